@@ -1,0 +1,113 @@
+package main
+
+import (
+	"errors"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/xenbox/xenbox/tools/session"
+	"github.com/xenbox/xenbox/tools/unik"
+)
+
+// targetFrom reads the global flags that say how to reach dom0.
+func targetFrom(c *cli.Context) (targetOptions, error) {
+	target := targetOptions{
+		Target:    c.String(flagTarget),
+		BoxDir:    c.String(flagBoxDir),
+		SSHConfig: c.String(flagSSHConfig),
+		SSHHost:   c.String(flagSSHHost),
+		Identity:  c.String(flagIdentity),
+	}
+	return target, target.validate()
+}
+
+// selectArtifact finds the artifact named by IMAGE, or pairs --image with --debug-dir.
+func (env *environment) selectArtifact(c *cli.Context) (unik.Artifact, error) {
+	if err := atMostOneArg(c); err != nil {
+		return unik.Artifact{}, err
+	}
+	imagePath, debugDirPath := c.String(flagImage), c.String(flagDebugDir)
+	if imagePath != "" || debugDirPath != "" {
+		if imagePath == "" || debugDirPath == "" {
+			return unik.Artifact{}, usagef("--image and --debug-dir go together")
+		}
+		if c.Args().Present() {
+			return unik.Artifact{}, usagef("give either IMAGE or --image and --debug-dir")
+		}
+		return env.pairArtifact(imagePath, debugDirPath)
+	}
+
+	artifacts, err := env.findArtifacts(c.String(flagUnikTmp))
+	if err != nil {
+		return unik.Artifact{}, err
+	}
+	return unik.Select(artifacts, c.Args().First())
+}
+
+// domainName is the domain IMAGE or --name names, for commands that only need the name:
+// --name, else the selected artifact's name, else IMAGE itself when no artifact matches it
+// (unik may have cleaned up since the domain was created).
+func (env *environment) domainName(c *cli.Context) (string, error) {
+	if err := atMostOneArg(c); err != nil {
+		return "", err
+	}
+	if name := c.String(flagName); name != "" {
+		return name, nil
+	}
+	artifact, err := env.selectArtifact(c)
+	var usage usageError
+	switch {
+	case err == nil, artifact.Name != "":
+		return artifact.Name, nil
+	case errors.As(err, &usage) || !c.Args().Present():
+		return "", err
+	default:
+		return c.Args().First(), nil
+	}
+}
+
+// specFrom reads the selection and domain flags into a session spec. With withoutDebugDir,
+// an image unik left without a matching debug dir is accepted.
+func (env *environment) specFrom(c *cli.Context, withoutDebugDir bool) (session.Spec, error) {
+	artifact, err := env.selectArtifact(c)
+	unpaired := artifact.Image.Path != "" && artifact.PairErr != nil
+	if err != nil && !(withoutDebugDir && unpaired) {
+		return session.Spec{}, err
+	}
+	spec := session.Spec{
+		Artifact:     artifact,
+		DomainName:   c.String(flagName),
+		InstanceType: c.String(flagInstanceType),
+		MemoryMiB:    c.Int(flagMemory),
+		VCPUs:        c.Int(flagVCPUs),
+		Direct:       c.Bool(flagDirect),
+		PVGrubPath:   c.String(flagPVGrub),
+		Bridge:       c.String(flagBridge),
+		Port:         c.Int(flagPort),
+	}
+	if spec.MemoryMiB < 0 || spec.VCPUs < 0 {
+		return session.Spec{}, usagef("--memory and --vcpus must be positive")
+	}
+	if spec.Port <= 0 || spec.Port > 65535 {
+		return session.Spec{}, usagef("--port %d is not a TCP port", spec.Port)
+	}
+	return spec, nil
+}
+
+// steps is the step printer of the command, showing commands when -v is given.
+func (env *environment) steps(c *cli.Context) *session.Steps {
+	return &session.Steps{Out: env.stdout, Verbose: c.Bool(flagVerbose)}
+}
+
+// dom0 connects to the Xen host the global flags name.
+func (env *environment) dom0(c *cli.Context) (*dom0, error) {
+	target, err := targetFrom(c)
+	if err != nil {
+		return nil, err
+	}
+	var verbose = env.stderr
+	if !c.Bool(flagVerbose) {
+		verbose = nil
+	}
+	return env.connect(c.Context, target, verbose)
+}
