@@ -28,7 +28,7 @@ set -euo pipefail
 # shellcheck source=common.sh
 source "$(dirname "$0")/common.sh"
 
-GRUB_MODULES=(legacycfg normal configfile ext2 part_msdos linux gzio xzio echo test halt)
+GRUB_MODULES=(legacycfg normal configfile ext2 part_msdos linux gzio xzio echo test halt sleep)
 VARIANTS=(hd0 hd00)
 PATCH="$(cd "$(dirname "$0")" && pwd)/patches/grub-xen-verbatim-cmdline.patch"
 
@@ -72,11 +72,10 @@ embedded_config() {
 	hd0) root='(hd0)' ;;
 	hd00) root='(hd0,msdos1)' ;;
 	esac
+	# The embedded configuration runs before the normal module's script parser exists, so it
+	# is a plain list of commands: boot the menu, and if that returns, say why and power off.
 	cat <<CONFIG
-set menu=${root}/boot/grub/menu.lst
-if [ -f "\$menu" ]; then
-	legacy_configfile "\$menu"
-fi
+legacy_configfile ${root}/boot/grub/menu.lst
 echo "xenbox PV-GRUB ($1): cannot boot ${root}/boot/grub/menu.lst; powering off"
 halt
 CONFIG

@@ -14,7 +14,7 @@
 #   XENBOX_DESTDIR, XENBOX_VERBOSE: see common.sh
 #
 # Changes: installs xen-system-amd64, xen-utils-4.17, gdb and friends; writes
-# /etc/default/grub.d/xenbox-xen.cfg and /etc/default/xencommons; creates /var/lib/xenbox and
+# /etc/default/grub.d/xenbox-xen.cfg and /etc/default/xen; creates /var/lib/xenbox and
 # /var/log/xenbox.
 set -euo pipefail
 # shellcheck source=common.sh
@@ -58,17 +58,20 @@ GRUB
 }
 
 # configure_console_logs: xenconsoled keeps each guest's console in
-# /var/log/xen/console/guest-NAME.log.
+# /var/log/xen/console/guest-NAME.log. Debian's xen init script passes XENCONSOLED_ARGS from
+# /etc/default/xen.
 configure_console_logs() {
-	local config
-	config="$(dest /etc/default/xencommons)"
-	if [[ -f "$config" ]] && grep -qx 'XENCONSOLED_TRACE=guest' "$config"; then
+	local config args='XENCONSOLED_ARGS="--log=guest --log-dir=/var/log/xen/console"'
+	config="$(dest /etc/default/xen)"
+	if [[ -f "$config" ]] && grep -qxF "$args" "$config"; then
 		return 0
 	fi
-	if [[ -f "$config" ]]; then
-		sed '/^#\{0,1\}XENCONSOLED_TRACE=/d' "$config" | write_if_changed /etc/default/xencommons
-	fi
-	printf 'XENCONSOLED_TRACE=guest\n' >>"$config"
+	{
+		if [[ -f "$config" ]]; then
+			grep -v '^XENCONSOLED_ARGS=' "$config"
+		fi
+		printf '%s\n' "$args"
+	} | write_if_changed /etc/default/xen
 	log "guest consoles are logged under /var/log/xen/console"
 }
 

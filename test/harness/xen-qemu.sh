@@ -15,6 +15,7 @@
 #   XENBOX_QEMU_ACCEL   kvm or tcg (default: kvm when a real KVM module is loaded, else tcg)
 #   XENBOX_QEMU_MEMORY  MiB for the whole machine (default 3072); dom0 gets 1024
 #   XENBOX_QEMU_CPUS    vCPUs (default 2)
+#   XENBOX_QEMU_CPU     QEMU CPU model (default qemu64; "max" under TCG crashes the PV dom0)
 #   XENBOX_BOOT_TIMEOUT seconds to wait for SSH (default 600)
 #   XENBOX_DOM0_DIR     use this dom0-image.sh output instead of building or finding one
 #
@@ -81,7 +82,7 @@ start() {
 	qemu-img create -q -f qcow2 -F raw -b "$images/dom0.img" "$state/dom0.qcow2"
 
 	log "booting Xen under QEMU ($accel, ${memory} MiB), SSH on 127.0.0.1:$port"
-	qemu-system-x86_64 -accel "$accel" -cpu max -smp "${XENBOX_QEMU_CPUS:-2}" -m "$memory" \
+	qemu-system-x86_64 -accel "$accel" -cpu "${XENBOX_QEMU_CPU:-qemu64}" -smp "${XENBOX_QEMU_CPUS:-2}" -m "$memory" \
 		-display none -monitor none -serial "file:$state/serial.log" \
 		-kernel "$images/xen" \
 		-append "console=com1 dom0_mem=1024M,max:1024M loglvl=all guest_loglvl=all" \

@@ -75,6 +75,9 @@ type fakeXL struct {
 	nextID     int
 	failCreate error
 	destroyed  []string
+	// gdbsx, when set, lets Unpause record how many stubs were attached at that moment.
+	gdbsx          *fakeGDBSX
+	stubsAtUnpause []int
 }
 
 func newFakeXL(box *fakeBox) *fakeXL {
@@ -105,6 +108,9 @@ func (x *fakeXL) DomID(_ context.Context, name string) (int, error) {
 
 func (x *fakeXL) Unpause(_ context.Context, name string) error {
 	x.paused[name] = false
+	if x.gdbsx != nil {
+		x.stubsAtUnpause = append(x.stubsAtUnpause, len(x.gdbsx.started))
+	}
 	return nil
 }
 

@@ -67,8 +67,13 @@ func GDBArgs(programBin, addr string, direct bool, opts GDBOptions) []string {
 	args := []string{"-q", "-nx", programBin,
 		"-ex", "set pagination off",
 		"-ex", "set confirm off",
-		"-ex", "target remote " + addr,
 	}
+	if !direct {
+		// Until PV-GRUB has loaded the kernel, the guest's memory holds PV-GRUB, so gdb reads
+		// the kernel's code from program.bin to find where each function's prologue ends.
+		args = append(args, "-ex", "set trust-readonly-sections on")
+	}
+	args = append(args, "-ex", "target remote "+addr)
 	for _, location := range opts.Breaks {
 		args = append(args, "-ex", BreakCommand(direct, location))
 	}

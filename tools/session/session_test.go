@@ -50,6 +50,7 @@ func newTestHost() (Host, testHost) {
 	box.files[PVGrubPartitionedPath] = []byte("pv-grub")
 	box.files["/sys/class/net/xenbr0"] = nil
 	fakes := testHost{box: box, xl: newFakeXL(box), gdbsx: newFakeGDBSX()}
+	fakes.xl.gdbsx = fakes.gdbsx
 	return Host{Box: box, XL: fakes.xl, GDBSX: fakes.gdbsx}, fakes
 }
 
@@ -65,8 +66,9 @@ func TestStartCreatesPausedDomainAttachesGDBSXAndSavesState(t *testing.T) {
 	if id := fakes.xl.domains[testDomain]; id != state.DomID || id == 0 {
 		t.Errorf("domain %s has domid %d, state says %d", testDomain, id, state.DomID)
 	}
-	if !fakes.xl.paused[testDomain] {
-		t.Errorf("domain %s was created running, want paused", testDomain)
+	if !reflect.DeepEqual(fakes.xl.stubsAtUnpause, []int{1}) {
+		t.Errorf("xl unpause ran with %v gdbsx stubs attached, want once, after gdbsx attached "+
+			"(the domain stays paused by gdbsx until gdb continues)", fakes.xl.stubsAtUnpause)
 	}
 	want := []gdbsxStart{{domID: state.DomID, width: 64, port: DefaultPort}}
 	if !reflect.DeepEqual(fakes.gdbsx.started, want) {
@@ -292,6 +294,7 @@ func TestGDBArgsConnectBreakThenPassExtraArguments(t *testing.T) {
 
 	want := []string{"-q", "-nx", "/dbg/program.bin",
 		"-ex", "set pagination off", "-ex", "set confirm off",
+		"-ex", "set trust-readonly-sections on",
 		"-ex", "target remote 127.0.0.1:40999",
 		"-ex", "hbreak tick", "-ex", "hbreak sample.c:42",
 		"-batch", "-ex", "continue"}

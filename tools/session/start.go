@@ -143,6 +143,13 @@ func createAndAttach(ctx context.Context, host Host, spec Spec, steps *Steps) (
 		return state, err
 	}
 
+	// gdbsx holds a pause of its own from attach until gdb continues; dropping the one xl
+	// create -p took leaves the domain stopped exactly until then. Otherwise gdb's first
+	// continue would only drop gdbsx's pause and stop again at once.
+	if err = host.XL.Unpause(ctx, name); err != nil {
+		return state, fmt.Errorf("hand domain %s over to gdbsx: %w", name, err)
+	}
+
 	if err = SaveState(ctx, host.Box, state); err != nil {
 		return state, err
 	}
