@@ -18,6 +18,9 @@ XENBOX_BUILD_DIR="${XENBOX_BUILD_DIR:-/var/cache/xenbox/build}"
 XENBOX_LIB_DIR="/usr/local/lib/xenbox"
 XEN_SOURCE_PACKAGE="xen"
 
+# A failure inside $(...) stops the provisioner too.
+shopt -s inherit_errexit
+
 if [[ "${XENBOX_VERBOSE:-0}" == 1 ]]; then
 	set -x
 fi

@@ -38,7 +38,7 @@ build_grub() {
 	apt_install build-essential bison flex python3 gawk dpkg-dev xz-utils patch
 	tree="$work/grub-2.06"
 	stamp="$(sha256sum "$PATCH" | cut -c1-16)"
-	if [[ -f "$tree/built.$stamp" ]]; then
+	if [[ -f "$tree/built.$stamp" && -x "$tree/grub-mkimage" ]]; then
 		printf '%s\n' "$tree"
 		return 0
 	fi
@@ -59,6 +59,7 @@ build_grub() {
 			--disable-device-mapper --disable-grub-mkfont --disable-grub-themes \
 			--disable-libzfs --disable-grub-mount --disable-efiemu >&2
 		make -s -j"$(nproc)" -C grub-core >&2
+		make -s -j"$(nproc)" -C grub-core/lib/gnulib >&2
 		make -s -j"$(nproc)" grub-mkimage >&2
 	)
 	touch "$tree/built.$stamp"
@@ -83,22 +84,22 @@ CONFIG
 
 # build_pvgrub: one image per variant, rebuilt only when its configuration changes.
 build_pvgrub() {
-	local out="$XENBOX_BUILD_DIR/pvgrub" variant grub
+	local out="$XENBOX_BUILD_DIR/pvgrub" variant grub image
 	grub="$(build_grub)"
 	mkdir -p "$out"
 	for variant in "${VARIANTS[@]}"; do
+		image="$out/pv-grub-$variant-x86_64.bin"
 		embedded_config "$variant" >"$out/$variant.cfg.new"
-		if [[ -f "$out/pv-grub-$variant-x86_64.bin" ]] &&
-			[[ "$out/pv-grub-$variant-x86_64.bin" -nt "$grub/grub-mkimage" ]] &&
+		if [[ -f "$image" && "$image" -nt "$grub/grub-mkimage" ]] &&
 			cmp -s "$out/$variant.cfg.new" "$out/$variant.cfg"; then
 			rm -f "$out/$variant.cfg.new"
 			continue
 		fi
-		mv -f "$out/$variant.cfg.new" "$out/$variant.cfg"
 		log "building PV-GRUB for the $variant layout"
-		"$grub/grub-mkimage" -d "$grub/grub-core" -O x86_64-xen -c "$out/$variant.cfg" -p /boot/grub \
-			-o "$out/pv-grub-$variant-x86_64.bin.tmp" "${GRUB_MODULES[@]}"
-		mv -f "$out/pv-grub-$variant-x86_64.bin.tmp" "$out/pv-grub-$variant-x86_64.bin"
+		"$grub/grub-mkimage" -d "$grub/grub-core" -O x86_64-xen -c "$out/$variant.cfg.new" \
+			-p /boot/grub -o "$image.tmp" "${GRUB_MODULES[@]}"
+		mv -f "$image.tmp" "$image"
+		mv -f "$out/$variant.cfg.new" "$out/$variant.cfg"
 	done
 	printf '%s\n' "$out"
 }

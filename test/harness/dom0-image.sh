@@ -17,6 +17,7 @@
 #
 # Changes: installs the build tools it needs with apt-get; writes only under the cache.
 set -euo pipefail
+shopt -s inherit_errexit
 
 HARNESS_DIR="$(cd "$(dirname "$0")" && pwd)"
 REPO_DIR="$(cd "$HARNESS_DIR/../.." && pwd)"

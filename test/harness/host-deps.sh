@@ -10,6 +10,7 @@
 # Environment: none.
 # Changes: apt-get installs packages when some are missing (needs root).
 set -euo pipefail
+shopt -s inherit_errexit
 
 PACKAGES=(qemu-system-x86 qemu-utils debootstrap e2fsprogs fdisk build-essential flex bison m4
 	gawk python3 libxen-dev grub-xen-bin dpkg-dev xz-utils patch gdb openssh-client

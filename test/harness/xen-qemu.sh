@@ -18,9 +18,12 @@
 #   XENBOX_QEMU_CPU     QEMU CPU model (default qemu64; "max" under TCG crashes the PV dom0)
 #   XENBOX_BOOT_TIMEOUT seconds to wait for SSH (default 600)
 #   XENBOX_DOM0_DIR     use this dom0-image.sh output instead of building or finding one
+#   XENBOX_HYPERVISOR   gdbsx (default): the rebuilt hypervisor; stock: Debian's release build,
+#                       without gdbsx support, to test that xenbox explains the rebuild
 #
 # Changes: writes under STATE_DIR only (overlay disk, serial log, pid, ssh config).
 set -euo pipefail
+shopt -s inherit_errexit
 
 HARNESS_DIR="$(cd "$(dirname "$0")" && pwd)"
 
@@ -46,6 +49,27 @@ accelerator() {
 	fi
 }
 
+# hypervisor IMAGES STATE: the uncompressed Xen that QEMU's multiboot loader boots.
+hypervisor() {
+	local images="$1" state="$2" stock
+	case "${XENBOX_HYPERVISOR:-gdbsx}" in
+	gdbsx)
+		printf '%s\n' "$images/xen"
+		;;
+	stock)
+		stock="$(debugfs -R 'ls -p /boot' "$images/dom0.img" 2>/dev/null |
+			awk -F/ '$6 ~ /^xen-4\.17-amd64\.gz$/ { print $6 }' | head -n 1)"
+		[[ -n "$stock" ]] || fatal "no Debian hypervisor /boot/xen-4.17-amd64.gz in the dom0 image"
+		debugfs -R "dump /boot/$stock $state/xen-stock.gz" "$images/dom0.img" >/dev/null 2>&1
+		gunzip -f "$state/xen-stock.gz"
+		printf '%s\n' "$state/xen-stock"
+		;;
+	*)
+		fatal "XENBOX_HYPERVISOR=${XENBOX_HYPERVISOR}: use gdbsx or stock"
+		;;
+	esac
+}
+
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
@@ -68,7 +92,7 @@ CONFIG
 }
 
 start() {
-	local state="$1" images accel port memory
+	local state="$1" images accel port memory xen
 	mkdir -p "$state"
 	state="$(cd "$state" && pwd)"
 	if [[ -f "$state/qemu.pid" ]] && kill -0 "$(cat "$state/qemu.pid")" 2>/dev/null; then
@@ -79,12 +103,13 @@ start() {
 	port="$(free_port)"
 	memory="${XENBOX_QEMU_MEMORY:-3072}"
 	write_ssh_config "$state" "$images" "$port"
+	xen="$(hypervisor "$images" "$state")"
 	qemu-img create -q -f qcow2 -F raw -b "$images/dom0.img" "$state/dom0.qcow2"
 
 	log "booting Xen under QEMU ($accel, ${memory} MiB), SSH on 127.0.0.1:$port"
 	qemu-system-x86_64 -accel "$accel" -cpu "${XENBOX_QEMU_CPU:-qemu64}" -smp "${XENBOX_QEMU_CPUS:-2}" -m "$memory" \
 		-display none -monitor none -serial "file:$state/serial.log" \
-		-kernel "$images/xen" \
+		-kernel "$xen" \
 		-append "console=com1 dom0_mem=1024M,max:1024M loglvl=all guest_loglvl=all" \
 		-initrd "$images/vmlinuz root=/dev/vda rw console=hvc0 net.ifnames=0,$images/initrd.img" \
 		-drive "file=$state/dom0.qcow2,if=virtio,format=qcow2" \

@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -43,6 +44,9 @@ func (s *SSH) ForwardPort(
 	// The forward outlives ctx, which only bounds the wait for it to be ready.
 	process := s.program.Command(context.Background(), args)
 	process.Stderr = stderr
+	// Its own process group keeps a ^C typed into gdb (to interrupt the guest) from ending
+	// the forward gdb is talking through.
+	process.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := process.Start(); err != nil {
 		return "", nil, fmt.Errorf("forward port %d of %s: %w", remotePort, s.Where(), err)
 	}

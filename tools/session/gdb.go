@@ -80,10 +80,6 @@ func GDBArgs(programBin, addr string, direct bool, opts GDBOptions) []string {
 	return append(args, opts.Extra...)
 }
 
-// Limitation: the ssh process of a port forward shares xenbox's process group, so a ^C typed
-// to interrupt the guest in gdb also reaches that ssh and can end the forward; starting the
-// forward in its own process group is up to the remote package.
-//
 // RunGDB connects gdb to the session's domain and returns gdb's exit code. A fresh gdbsx is
 // started when the previous one has ended (gdbsx exits when gdb detaches). When gdb exits, the
 // forward ends, gdbsx is stopped, and unless opts.Keep the domain is destroyed and the state

@@ -1,0 +1,40 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// Debian's own hypervisor is a release build without gdbsx support: doctor must say so and
+// say how to fix it, and debug must fail with that explanation instead of a bare errno.
+func TestDoctorExplainsTheRebuildOnDebiansStockHypervisor(t *testing.T) {
+	h := requireXen(t)
+	state := filepath.Join(t.TempDir(), "xen-stock")
+	start := exec.Command("test/harness/xen-qemu.sh", "start", state)
+	start.Dir = h.repo
+	start.Env = append(os.Environ(), "XENBOX_HYPERVISOR=stock")
+	if out, err := start.CombinedOutput(); err != nil {
+		t.Fatalf("boot Debian's stock hypervisor: %v\n%s", err, out)
+	}
+	defer func() {
+		stop := exec.Command("test/harness/xen-qemu.sh", "stop", state)
+		stop.Dir = h.repo
+		_ = stop.Run()
+	}()
+	stock := *h
+	stock.xen = state
+
+	doctor := stock.xenboxRun(t, "doctor")
+
+	if doctor.Code != 1 {
+		t.Errorf("xenbox doctor on the stock hypervisor exited %d, want 1", doctor.Code)
+	}
+	mustMatch(t, doctor.Out, `hypervisor gdbsx support\s+FAIL`)
+	mustMatch(t, doctor.Out, `NOT enabled for gdbsx`)
+	mustMatch(t, doctor.Out, `xen-\*-gdbsx\.gz|hypervisor\.sh`)
+	if list := stock.dom0(t, "xl list"); regexpMatch(`probe`, list) {
+		t.Errorf("doctor left its probe domain behind:\n%s", list)
+	}
+}
