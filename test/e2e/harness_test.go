@@ -99,7 +99,12 @@ func setUp() (*harness, error) {
 
 // pack runs pack-unik.sh into the unik temp dir and returns what it made.
 func (h *harness) pack(args ...string) (artifact, error) {
-	cmd := exec.Command("examples/sample-unikernel/pack-unik.sh", append(args, h.unikTmp)...)
+	return h.packInto(h.unikTmp, args...)
+}
+
+// packInto runs pack-unik.sh into dir and returns what it made.
+func (h *harness) packInto(dir string, args ...string) (artifact, error) {
+	cmd := exec.Command("examples/sample-unikernel/pack-unik.sh", append(args, dir)...)
 	cmd.Dir = h.repo
 	cmd.Stderr = &h.setupLog
 	out, err := cmd.Output()
@@ -150,7 +155,7 @@ type result struct {
 }
 
 // xenbox runs the binary against the booted dom0, as a user on the workstation would.
-func (h *harness) xenboxRun(t *testing.T, args ...string) result {
+func (h *harness) xenboxRun(t testing.TB, args ...string) result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -172,7 +177,7 @@ func (h *harness) xenboxRun(t *testing.T, args ...string) result {
 }
 
 // dom0 runs a shell command in dom0 as root and returns its output.
-func (h *harness) dom0(t *testing.T, command string) string {
+func (h *harness) dom0(t testing.TB, command string) string {
 	t.Helper()
 	cmd := exec.Command("ssh", "-F", filepath.Join(h.xen, "ssh_config"), "dom0", command)
 	out, err := cmd.CombinedOutput()
@@ -183,7 +188,7 @@ func (h *harness) dom0(t *testing.T, command string) string {
 }
 
 // mustMatch returns the submatches of pattern in text, failing the test when it does not match.
-func mustMatch(t *testing.T, text, pattern string) []string {
+func mustMatch(t testing.TB, text, pattern string) []string {
 	t.Helper()
 	match := regexp.MustCompile(pattern).FindStringSubmatch(text)
 	if match == nil {

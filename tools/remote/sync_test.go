@@ -3,7 +3,9 @@ package remote
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -96,7 +98,7 @@ func TestSyncFailsOnAMissingLocalFile(t *testing.T) {
 
 func TestSyncLeavesNoHalfWrittenFileWhenTheUploadFails(t *testing.T) {
 	runner := &FakeRunner{}
-	runner.On("sh", "-c", `if [ -f "$1" ]; then sha256sum -- "$1"; fi`).Returns("")
+	runner.On("sh", "-c", recordedSumScript).Returns("")
 	runner.On("sh", "-c").Fails(1, "cat: write error: No space left on device")
 	runner.On("rm", "-f", "--").Returns("")
 	local := filepath.Join(t.TempDir(), "boot.img")
@@ -155,5 +157,36 @@ func TestReadFileOfADirectoryIsNotErrNotExist(t *testing.T) {
 
 	if err == nil || errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("error = %v, want a read failure that is not fs.ErrNotExist", err)
+	}
+}
+
+func TestResyncTrustsTheRecordedDigestOnlyWhileTheCopyIsUnchanged(t *testing.T) {
+	dir := t.TempDir()
+	local, remotePath := filepath.Join(dir, "local.img"), filepath.Join(dir, "remote", "boot.img")
+	writeLocalFile(t, local, []byte("image one"))
+	ctx := context.Background()
+	if _, err := Sync(ctx, NewLocal(), local, remotePath); err != nil {
+		t.Fatal(err)
+	}
+	digest, err := os.ReadFile(remotePath + ".sha256")
+	if err != nil || !strings.HasPrefix(string(digest), fmt.Sprintf("%x ", sha256.Sum256([]byte("image one")))) {
+		t.Fatalf("digest file %q (%v), want the copy's sha256 first", digest, err)
+	}
+
+	again, err := Sync(ctx, NewLocal(), local, remotePath)
+	if err != nil || !again.Skipped || again.BytesSent != 0 {
+		t.Fatalf("re-sync %+v (%v), want skipped with no bytes sent", again, err)
+	}
+
+	// Someone changes the copy in dom0: its size no longer matches the digest file.
+	if err := os.WriteFile(remotePath, []byte("changed in dom0"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	repaired, err := Sync(ctx, NewLocal(), local, remotePath)
+	if err != nil || repaired.Skipped {
+		t.Fatalf("sync after a change in dom0 %+v (%v), want the image sent again", repaired, err)
+	}
+	if got, _ := os.ReadFile(remotePath); string(got) != "image one" {
+		t.Errorf("remote copy %q, want %q", got, "image one")
 	}
 }
