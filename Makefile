@@ -11,7 +11,7 @@ BUILD := $(CURDIR)/build
 XENBOX := $(BUILD)/bin/xenbox
 SAMPLE := $(BUILD)/sample
 
-.PHONY: all deps build sample demo test test-unit test-e2e lint bench clean
+.PHONY: all deps build sample demo test test-unit test-netns test-e2e lint bench clean
 
 all: build
 
@@ -27,10 +27,15 @@ sample:
 demo: deps build sample
 	test/demo.sh
 
-test: deps lint test-unit test-e2e
+test: deps lint test-unit test-netns test-e2e
 
 test-unit:
 	$(GO) test -count=1 ./tools/...
+
+# The metadata redirect, with the real vif hook and iptables, in network namespaces the test
+# makes (needs root).
+test-netns: build
+	XENBOX_NETNS=1 $(GO) test -count=1 -v ./test/netns/...
 
 test-e2e: build sample
 	XENBOX_E2E=1 $(GO) test -count=1 -v -timeout 40m ./test/e2e/...
@@ -39,11 +44,12 @@ lint:
 	@unformatted="$$(gofmt -l tools test)"; \
 	  if [[ -n "$$unformatted" ]]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
-	shellcheck -x provisioners/*.sh test/harness/*.sh test/*.sh examples/sample-unikernel/*.sh .ci/run
+	shellcheck -x provisioners/*.sh provisioners/vif-metadata provisioners/vif-metadata.hook \
+	  test/harness/*.sh test/*.sh examples/sample-unikernel/*.sh .ci/run
 
 bench: deps build sample
-	XENBOX_E2E=1 XENBOX_BENCH_OUT=$(BUILD)/bench.txt $(GO) test -count=1 -run '^$$' \
-	  -bench . -benchtime 1x -timeout 40m ./test/e2e/...
+	XENBOX_NETNS=1 XENBOX_E2E=1 XENBOX_BENCH_OUT=$(BUILD)/bench.txt $(GO) test -count=1 \
+	  -run '^$$' -bench . -benchtime 1x -timeout 40m ./test/netns/... ./test/e2e/...
 	@cat $(BUILD)/bench.txt
 
 clean:

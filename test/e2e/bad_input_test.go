@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,23 +30,32 @@ func TestDebugRefusesADomainThatIsAlreadyRunning(t *testing.T) {
 	mustMatch(t, second.Out, `xenbox destroy`)
 }
 
+// Two debug sessions at once need two ports: the second on a busy port is refused before xl
+// runs, and the first one is not disturbed.
 func TestDebugRefusesAPortInUse(t *testing.T) {
 	h := requireXen(t)
-	const domain, port = "e2e-port", "9977"
-	pid := strings.TrimSpace(h.dom0(t, "setsid busybox nc -l -p "+port+
-		" </dev/null >/dev/null 2>&1 & echo $!"))
-	defer h.dom0(t, "kill "+pid)
-	h.dom0(t, fmt.Sprintf("for i in $(seq 50); do grep -qi ':%04X .* 0A ' /proc/net/tcp && "+
-		"exit 0; sleep 0.2; done; exit 1", 9977))
+	const first, second, port = "e2e-port-a", "e2e-port-b", "9977"
+	started := h.xenboxRun(t, "debug", "--name", first, "--port", port, "--bridge", "",
+		"--memory", "32", h.whole.Name)
+	if started.Code != 0 {
+		t.Fatalf("first xenbox debug on port %s exited %d", port, started.Code)
+	}
+	defer func() {
+		h.xenboxRun(t, "destroy", "--name", first, h.whole.Name)
+		h.assertNothingLeft(t, first)
+	}()
 
-	debug := h.xenboxRun(t, "debug", "--name", domain, "--port", port, "--bridge", "",
+	refused := h.xenboxRun(t, "debug", "--name", second, "--port", port, "--bridge", "",
 		"--memory", "32", h.whole.Name)
 
-	if debug.Code != 1 {
-		t.Errorf("xenbox debug on a busy port exited %d, want 1", debug.Code)
+	if refused.Code != 1 {
+		t.Errorf("xenbox debug on a busy port exited %d, want 1", refused.Code)
 	}
-	mustMatch(t, debug.Out, `port `+port)
-	h.assertNothingLeft(t, domain)
+	mustMatch(t, refused.Out, `port `+port+` is in use`)
+	h.assertNoDomain(t, second)
+	if list := h.dom0(t, "xl list"); !strings.Contains(list, first) {
+		t.Errorf("the first session's domain %s is gone:\n%s", first, list)
+	}
 }
 
 func TestDebugRefusesAMissingPVGrubBeforeCallingXL(t *testing.T) {
@@ -78,7 +86,8 @@ func TestPairRejectsADebugDirWhoseProgramBinDiffers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(other, "program.bin"), append(kernel, 0), 0o755); err != nil {
+	changed := append(kernel, 0)
+	if err := os.WriteFile(filepath.Join(other, "program.bin"), changed, 0o755); err != nil {
 		t.Fatal(err)
 	}
 

@@ -87,7 +87,8 @@ func (h *harness) debugSample(t *testing.T, a artifact, domain string, flags ...
 	mustMatch(t, gdb.Out, `(?m)^\$2 = 2$`)
 
 	console := h.dom0(t, "cat /var/log/xen/console/guest-"+domain+".log")
-	if want := "xenbox-sample: cmdline=<<<" + sampleCmdline + ">>>"; !strings.Contains(console, want) {
+	want := "xenbox-sample: cmdline=<<<" + sampleCmdline + ">>>"
+	if !strings.Contains(console, want) {
 		t.Errorf("console of %s lacks the command line byte for byte; want %q in:\n%s",
 			domain, want, console)
 	}
@@ -97,11 +98,17 @@ func (h *harness) debugSample(t *testing.T, a artifact, domain string, flags ...
 // assertNothingLeft checks that no domain, gdbsx or session state of domain remains in dom0.
 func (h *harness) assertNothingLeft(t *testing.T, domain string) {
 	t.Helper()
-	if list := h.dom0(t, "xl list"); strings.Contains(list, domain) {
-		t.Errorf("domain %s still exists:\n%s", domain, list)
-	}
+	h.assertNoDomain(t, domain)
 	if stubs := h.dom0(t, "pgrep -a gdbsx || true"); strings.TrimSpace(stubs) != "" {
 		t.Errorf("gdbsx still runs: %s", stubs)
+	}
+}
+
+// assertNoDomain checks that neither the domain nor its session state remains in dom0.
+func (h *harness) assertNoDomain(t *testing.T, domain string) {
+	t.Helper()
+	if list := h.dom0(t, "xl list"); strings.Contains(list, domain) {
+		t.Errorf("domain %s still exists:\n%s", domain, list)
 	}
 	state := h.dom0(t, "ls /var/lib/xenbox/sessions/")
 	if strings.Contains(state, domain) {

@@ -93,7 +93,8 @@ func setUp() (*harness, error) {
 	if err := h.run("test/harness/xen-qemu.sh", "start", h.xen); err != nil {
 		return h, err
 	}
-	fmt.Fprintf(os.Stderr, "e2e: Xen under QEMU is up after %s\n", time.Since(start).Round(time.Second))
+	fmt.Fprintf(os.Stderr, "e2e: Xen under QEMU is up after %s\n",
+		time.Since(start).Round(time.Second))
 	return h, nil
 }
 
@@ -122,7 +123,8 @@ func (h *harness) packInto(dir string, args ...string) (artifact, error) {
 		}
 	}
 	if a.Image == "" || a.DebugDir == "" {
-		return a, fmt.Errorf("pack-unik.sh %v printed no image= and debug_dir= lines: %q", args, out)
+		return a, fmt.Errorf("pack-unik.sh %v printed no image= and debug_dir= lines: %q",
+			args, out)
 	}
 	a.Name = "unik-" + strings.TrimPrefix(filepath.Ext(a.Image), ".")
 	return a, nil

@@ -31,10 +31,20 @@ func TestDoctorExplainsTheRebuildOnDebiansStockHypervisor(t *testing.T) {
 	if doctor.Code != 1 {
 		t.Errorf("xenbox doctor on the stock hypervisor exited %d, want 1", doctor.Code)
 	}
-	mustMatch(t, doctor.Out, `hypervisor gdbsx support\s+FAIL`)
-	mustMatch(t, doctor.Out, `NOT enabled for gdbsx`)
-	mustMatch(t, doctor.Out, `xen-\*-gdbsx\.gz|hypervisor\.sh`)
+	mustMatch(t, doctor.Out, `hypervisor gdbsx support\s+FAIL\s+.*(no CONFIG_GDBSX=y|NOT enabled)`)
+	mustMatch(t, doctor.Out, `fix: boot the rebuilt hypervisor /boot/xen-\*-gdbsx\.gz`)
 	if list := stock.dom0(t, "xl list"); regexpMatch(`probe`, list) {
 		t.Errorf("doctor left its probe domain behind:\n%s", list)
 	}
+
+	const domain = "e2e-stock"
+	debug := stock.xenboxRun(t, "debug", "--name", domain, "--direct", "--bridge", "",
+		"--memory", "32", h.whole.Name)
+
+	if debug.Code != 1 {
+		t.Errorf("xenbox debug on the stock hypervisor exited %d, want 1", debug.Code)
+	}
+	mustMatch(t, debug.Out, `Hyp is NOT enabled for gdbsx`)
+	mustMatch(t, debug.Out, `gdbsx\.gz`)
+	stock.assertNothingLeft(t, domain)
 }

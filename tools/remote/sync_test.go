@@ -169,7 +169,8 @@ func TestResyncTrustsTheRecordedDigestOnlyWhileTheCopyIsUnchanged(t *testing.T) 
 		t.Fatal(err)
 	}
 	digest, err := os.ReadFile(remotePath + ".sha256")
-	if err != nil || !strings.HasPrefix(string(digest), fmt.Sprintf("%x ", sha256.Sum256([]byte("image one")))) {
+	wantSum := fmt.Sprintf("%x ", sha256.Sum256([]byte("image one")))
+	if err != nil || !strings.HasPrefix(string(digest), wantSum) {
 		t.Fatalf("digest file %q (%v), want the copy's sha256 first", digest, err)
 	}
 

@@ -2,10 +2,13 @@ package session
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"strconv"
 
 	"github.com/xenbox/xenbox/tools/remote"
 )
@@ -44,14 +47,21 @@ func (g LocalGDB) Run(ctx context.Context, args []string) (int, error) {
 	return 0, nil
 }
 
+// kernelBreakScript defines xenbox_break in gdb's Python: a hardware breakpoint that stops only
+// once PV-GRUB has loaded the kernel.
+//
+//go:embed kernel_break.py
+var kernelBreakScript string
+
 // BreakCommand returns the gdb command that sets a breakpoint at location. A domain booted by
-// PV-GRUB gets a hardware breakpoint: PV-GRUB loads the kernel over its own memory after gdb
-// attaches, which would overwrite a software breakpoint written before that.
+// PV-GRUB gets a hardware breakpoint that waits for the kernel (see kernel_break.py): PV-GRUB
+// loads the kernel over its own memory after gdb attaches, which would overwrite a software
+// breakpoint, and runs code at the same addresses as the kernel.
 func BreakCommand(direct bool, location string) string {
 	if direct {
 		return "break " + location
 	}
-	return "hbreak " + location
+	return "python xenbox_break(" + strconv.Quote(location) + ")"
 }
 
 // GDBOptions says what gdb does once connected and what happens to the domain afterwards.
@@ -63,7 +73,8 @@ type GDBOptions struct {
 
 // GDBArgs returns gdb's arguments: the symbols of programBin, connected to addr, with the
 // breakpoints and the user's extra arguments.
-func GDBArgs(programBin, addr string, direct bool, opts GDBOptions) []string {
+func GDBArgs(programBin, addr string, direct bool, breakScript string,
+	opts GDBOptions) []string {
 	args := []string{"-q", "-nx", programBin,
 		"-ex", "set pagination off",
 		"-ex", "set confirm off",
@@ -72,6 +83,11 @@ func GDBArgs(programBin, addr string, direct bool, opts GDBOptions) []string {
 		// Until PV-GRUB has loaded the kernel, the guest's memory holds PV-GRUB, so gdb reads
 		// the kernel's code from program.bin to find where each function's prologue ends.
 		args = append(args, "-ex", "set trust-readonly-sections on")
+		if len(opts.Breaks) > 0 && breakScript != "" {
+			// Limitation: needs a gdb built with Python, as Debian's, Ubuntu's and
+			// Homebrew's are.
+			args = append(args, "-x", breakScript)
+		}
 	}
 	args = append(args, "-ex", "target remote "+addr)
 	for _, location := range opts.Breaks {
@@ -108,7 +124,12 @@ func RunGDB(ctx context.Context, host Host, forwarder remote.Forwarder, gdb Debu
 	}()
 
 	steps.Say("gdb connects to %s (gdbsx on port %d in %s)", addr, state.Port, host.Box.Where())
-	return gdb.Run(ctx, GDBArgs(state.LocalProgramBin, addr, state.Direct(), opts))
+	breakScript, err := writeKernelBreakScript()
+	if err != nil {
+		return 1, err
+	}
+	defer os.Remove(breakScript)
+	return gdb.Run(ctx, GDBArgs(state.LocalProgramBin, addr, state.Direct(), breakScript, opts))
 }
 
 // ensureGDBSX starts gdbsx again when the one in the state has ended, and saves the new PID.
@@ -134,4 +155,21 @@ func ensureGDBSX(ctx context.Context, host Host, state State, steps *Steps) (Sta
 		return state, err
 	}
 	return state, SaveState(ctx, host.Box, state)
+}
+
+// writeKernelBreakScript writes kernel_break.py to a temporary file for gdb's -x.
+func writeKernelBreakScript() (string, error) {
+	file, err := os.CreateTemp("", "xenbox-break-*.py")
+	if err != nil {
+		return "", fmt.Errorf("write gdb's breakpoint script: %w", err)
+	}
+	_, err = file.WriteString(kernelBreakScript)
+	if closeErr := file.Close(); err == nil {
+		err = closeErr
+	}
+	if err != nil {
+		os.Remove(file.Name())
+		return "", fmt.Errorf("write gdb's breakpoint script: %w", err)
+	}
+	return file.Name(), nil
 }

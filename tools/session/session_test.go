@@ -276,7 +276,7 @@ func TestBreakCommandUsesHardwareBreakpointsUnderPVGrub(t *testing.T) {
 		direct bool
 		want   string
 	}{
-		{direct: false, want: "hbreak tick"},
+		{direct: false, want: `python xenbox_break("tick")`},
 		{direct: true, want: "break tick"},
 	}
 	for _, test := range tests {
@@ -290,13 +290,13 @@ func TestGDBArgsConnectBreakThenPassExtraArguments(t *testing.T) {
 	opts := GDBOptions{Breaks: []string{"tick", "sample.c:42"},
 		Extra: []string{"-batch", "-ex", "continue"}}
 
-	got := GDBArgs("/dbg/program.bin", "127.0.0.1:40999", false, opts)
+	got := GDBArgs("/dbg/program.bin", "127.0.0.1:40999", false, "/tmp/break.py", opts)
 
 	want := []string{"-q", "-nx", "/dbg/program.bin",
 		"-ex", "set pagination off", "-ex", "set confirm off",
-		"-ex", "set trust-readonly-sections on",
+		"-ex", "set trust-readonly-sections on", "-x", "/tmp/break.py",
 		"-ex", "target remote 127.0.0.1:40999",
-		"-ex", "hbreak tick", "-ex", "hbreak sample.c:42",
+		"-ex", `python xenbox_break("tick")`, "-ex", `python xenbox_break("sample.c:42")`,
 		"-batch", "-ex", "continue"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("GDBArgs =\n%q\nwant\n%q", got, want)

@@ -170,6 +170,7 @@ func commands(env *environment) []*cli.Command {
 			Action: env.config},
 		{Name: "doctor", Usage: "check the Xen host; each failure says the fix",
 			Flags: []cli.Flag{portFlag()}, Action: env.doctor},
+		env.metadataCommand(),
 	}
 }
 
