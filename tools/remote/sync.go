@@ -62,7 +62,7 @@ func Sync(ctx context.Context, r Runner, localPath, remotePath string) (SyncResu
 	if _, err := file.Seek(0, io.SeekStart); err != nil {
 		return fail(err)
 	}
-	sent, err := writeAtomically(ctx, r, remotePath, file, localSum, info.Mode().Perm())
+	sent, err := writeAtomically(ctx, r, remotePath, file, localSum, info.Mode().Perm(), true)
 	if err != nil {
 		return fail(err)
 	}
@@ -74,7 +74,7 @@ func Sync(ctx context.Context, r Runner, localPath, remotePath string) (SyncResu
 func WriteFile(ctx context.Context, r Runner, path string, data []byte, mode fs.FileMode) error {
 	sum := sha256.Sum256(data)
 	_, err := writeAtomically(ctx, r, path, bytes.NewReader(data), hex.EncodeToString(sum[:]),
-		mode.Perm())
+		mode.Perm(), false)
 	if err != nil {
 		return fmt.Errorf("write %s on %s: %w", path, r.Where(), err)
 	}
@@ -101,7 +101,7 @@ func ReadFile(ctx context.Context, r Runner, path string) ([]byte, error) {
 // arrived has wantSum, sets mode and renames it into place. It returns the bytes sent.
 func writeAtomically(
 	ctx context.Context, r Runner, remotePath string, content io.Reader, wantSum string,
-	mode fs.FileMode,
+	mode fs.FileMode, recordDigest bool,
 ) (int64, error) {
 	tempPath, err := tempNameBeside(remotePath)
 	if err != nil {
@@ -125,10 +125,13 @@ func writeAtomically(
 		return counter.count, err
 	}
 
-	// The digest file beside the copy lets the next sync skip hashing it again.
-	install := `chmod "$1" "$2" && mv -f -- "$2" "$3" &&
+	install := `chmod "$1" "$2" && mv -f -- "$2" "$3"`
+	if recordDigest {
+		// The digest file beside the copy lets the next sync skip hashing it again.
+		install += ` &&
 		printf '%s %s\n' "$4" "$(stat -c '%s %.9Y %i' -- "$3")" > "$3.sha256.tmp" &&
 		mv -f -- "$3.sha256.tmp" "$3.sha256"`
+	}
 	modeText := fmt.Sprintf("%04o", mode)
 	_, err = r.Output(ctx, "sh", "-c", install, "sh", modeText, tempPath, remotePath, wantSum)
 	if err != nil {
