@@ -14,7 +14,7 @@ shopt -s inherit_errexit
 
 PACKAGES=(qemu-system-x86 qemu-utils debootstrap e2fsprogs fdisk build-essential flex bison m4
 	gawk python3 libxen-dev grub-xen-bin dpkg-dev xz-utils patch gdb openssh-client
-	openssh-server shellcheck binutils file)
+	openssh-server shellcheck binutils file iproute2 iptables curl kmod)
 
 log() {
 	printf '==> host-deps: %s\n' "$*" >&2
