@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,44 +46,6 @@ func (r *fakeRunner) Run(ctx context.Context, cmd remote.Command) error {
 func (r *fakeRunner) Where() string { return "fake dom0" }
 func (r *fakeRunner) Local() bool   { return false }
 
-type fakeBox struct {
-	files     map[string]string
-	busyPorts map[int]bool
-}
-
-func (b *fakeBox) Sync(context.Context, string, string) (session.SyncResult, error) {
-	return session.SyncResult{}, errors.New("not used")
-}
-
-func (b *fakeBox) WriteFile(_ context.Context, path string, data []byte) error {
-	b.files[path] = string(data)
-	return nil
-}
-
-func (b *fakeBox) ReadFile(_ context.Context, path string) ([]byte, error) {
-	text, ok := b.files[path]
-	if !ok {
-		return nil, fmt.Errorf("read %s: %w", path, fs.ErrNotExist)
-	}
-	return []byte(text), nil
-}
-
-func (b *fakeBox) Remove(_ context.Context, path string) error {
-	delete(b.files, path)
-	return nil
-}
-
-func (b *fakeBox) Exists(_ context.Context, path string) (bool, error) {
-	_, ok := b.files[path]
-	return ok, nil
-}
-
-func (b *fakeBox) PortFree(_ context.Context, port int) (bool, error) {
-	return !b.busyPorts[port], nil
-}
-
-func (b *fakeBox) Where() string { return "fake dom0" }
-
 // fakeXL knows the running Xen version and the domains created from config files.
 type fakeXL struct {
 	xenVersion string
@@ -126,7 +86,7 @@ func (x *fakeXL) Info(context.Context) (xen.HostInfo, error) {
 
 type fakes struct {
 	runner *fakeRunner
-	box    *fakeBox
+	box    *session.MemoryBox
 	xl     *fakeXL
 	gdb    string
 }
@@ -138,11 +98,11 @@ func healthyBox() *fakes {
 			"xenhypfs cat /buildinfo/config": {stdout: "CONFIG_X86=y\nCONFIG_GDBSX=y\n"},
 			"/usr/local/sbin/gdbsx -c 7 64":  {stdout: "vcpu 0 rip: ffffffff80000000\n"},
 		}},
-		box: &fakeBox{busyPorts: map[int]bool{}, files: map[string]string{
-			session.PVGrubWholeDiskPath:   "",
-			session.PVGrubPartitionedPath: "",
-			session.GDBSXPath:             "",
-			session.GDBSXVersionPath:      "4.17.5\n",
+		box: &session.MemoryBox{BusyPorts: map[int]bool{}, Files: map[string][]byte{
+			session.PVGrubWholeDiskPath:   nil,
+			session.PVGrubPartitionedPath: nil,
+			session.GDBSXPath:             nil,
+			session.GDBSXVersionPath:      []byte("4.17.5\n"),
 		}},
 		xl:  &fakeXL{xenVersion: "4.17.5-pre", domains: map[string]int{}},
 		gdb: "GNU gdb (Debian 13.1-3) 13.1\nCopyright (C) 2023 Free Software Foundation, Inc.\n",
@@ -223,35 +183,35 @@ func TestEachBrokenPartFailsItsCheckWithFix(t *testing.T) {
 		},
 		{
 			name:       "no PV-GRUB to probe with",
-			breakBox:   func(f *fakes) { delete(f.box.files, session.PVGrubWholeDiskPath) },
+			breakBox:   func(f *fakes) { delete(f.box.Files, session.PVGrubWholeDiskPath) },
 			check:      CheckHypervisor,
 			wantDetail: "not probed",
 			wantFix:    "pvgrub provisioner",
 		},
 		{
 			name:       "gdbsx missing",
-			breakBox:   func(f *fakes) { delete(f.box.files, session.GDBSXPath) },
+			breakBox:   func(f *fakes) { delete(f.box.Files, session.GDBSXPath) },
 			check:      CheckGDBSX,
 			wantDetail: "/usr/local/sbin/gdbsx is missing",
 			wantFix:    "provisioners/gdbsx.sh",
 		},
 		{
 			name:       "gdbsx from another Xen",
-			breakBox:   func(f *fakes) { f.box.files[session.GDBSXVersionPath] = "4.17.3\n" },
+			breakBox:   func(f *fakes) { f.box.Files[session.GDBSXVersionPath] = []byte("4.17.3\n") },
 			check:      CheckGDBSX,
 			wantDetail: "gdbsx built for Xen 4.17.3, Xen 4.17.5-pre is running",
 			wantFix:    "provisioners/gdbsx.sh",
 		},
 		{
 			name:       "PV-GRUB missing",
-			breakBox:   func(f *fakes) { delete(f.box.files, session.PVGrubPartitionedPath) },
+			breakBox:   func(f *fakes) { delete(f.box.Files, session.PVGrubPartitionedPath) },
 			check:      CheckPVGrub,
 			wantDetail: "missing " + session.PVGrubPartitionedPath,
 			wantFix:    "pvgrub provisioner",
 		},
 		{
 			name:       "port in use",
-			breakBox:   func(f *fakes) { f.box.busyPorts[9999] = true },
+			breakBox:   func(f *fakes) { f.box.BusyPorts[9999] = true },
 			check:      CheckPort,
 			wantDetail: "port 9999 is in use in fake dom0",
 			wantFix:    "pick another --port",

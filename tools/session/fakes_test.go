@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"path"
 	"sort"
 	"strings"
@@ -13,59 +12,9 @@ import (
 )
 
 // fakeBox is dom0's filesystem and ports in memory.
-type fakeBox struct {
-	files     map[string][]byte
-	busyPorts map[int]bool
-	synced    []string // remote paths that were sent
-	failWrite map[string]error
-}
+type fakeBox = MemoryBox
 
-func newFakeBox() *fakeBox {
-	return &fakeBox{files: map[string][]byte{}, busyPorts: map[int]bool{},
-		failWrite: map[string]error{}}
-}
-
-func (b *fakeBox) Sync(_ context.Context, localPath, remotePath string) (SyncResult, error) {
-	content := []byte("content of " + localPath)
-	if string(b.files[remotePath]) == string(content) {
-		return SyncResult{Skipped: true}, nil
-	}
-	b.files[remotePath] = content
-	b.synced = append(b.synced, remotePath)
-	return SyncResult{Bytes: 3 << 20, Duration: 1500 * 1e6}, nil
-}
-
-func (b *fakeBox) WriteFile(_ context.Context, path string, data []byte) error {
-	if err := b.failWrite[path]; err != nil {
-		return err
-	}
-	b.files[path] = append([]byte(nil), data...)
-	return nil
-}
-
-func (b *fakeBox) ReadFile(_ context.Context, path string) ([]byte, error) {
-	data, ok := b.files[path]
-	if !ok {
-		return nil, fmt.Errorf("read %s: %w", path, fs.ErrNotExist)
-	}
-	return data, nil
-}
-
-func (b *fakeBox) Remove(_ context.Context, path string) error {
-	delete(b.files, path)
-	return nil
-}
-
-func (b *fakeBox) Exists(_ context.Context, path string) (bool, error) {
-	_, ok := b.files[path]
-	return ok, nil
-}
-
-func (b *fakeBox) PortFree(_ context.Context, port int) (bool, error) {
-	return !b.busyPorts[port], nil
-}
-
-func (b *fakeBox) Where() string { return "fake dom0" }
+func newFakeBox() *fakeBox { return NewMemoryBox() }
 
 // fakeXL keeps domains by name; a domain's config path must exist in the box to be created.
 type fakeXL struct {
@@ -88,7 +37,7 @@ func (x *fakeXL) Create(_ context.Context, configPath string, paused bool) error
 	if x.failCreate != nil {
 		return x.failCreate
 	}
-	if _, ok := x.box.files[configPath]; !ok {
+	if _, ok := x.box.Files[configPath]; !ok {
 		return fmt.Errorf("xl create: no config %s", configPath)
 	}
 	name := domainNameOfConfig(configPath)

@@ -46,9 +46,9 @@ type testHost struct {
 // newTestHost returns a box provisioned with PV-GRUB and the bridge.
 func newTestHost() (Host, testHost) {
 	box := newFakeBox()
-	box.files[PVGrubWholeDiskPath] = []byte("pv-grub")
-	box.files[PVGrubPartitionedPath] = []byte("pv-grub")
-	box.files["/sys/class/net/xenbr0"] = nil
+	box.Files[PVGrubWholeDiskPath] = []byte("pv-grub")
+	box.Files[PVGrubPartitionedPath] = []byte("pv-grub")
+	box.Files["/sys/class/net/xenbr0"] = nil
 	fakes := testHost{box: box, xl: newFakeXL(box), gdbsx: newFakeGDBSX()}
 	fakes.xl.gdbsx = fakes.gdbsx
 	return Host{Box: box, XL: fakes.xl, GDBSX: fakes.gdbsx}, fakes
@@ -74,7 +74,7 @@ func TestStartCreatesPausedDomainAttachesGDBSXAndSavesState(t *testing.T) {
 	if !reflect.DeepEqual(fakes.gdbsx.started, want) {
 		t.Errorf("gdbsx started %+v, want %+v", fakes.gdbsx.started, want)
 	}
-	if _, ok := fakes.box.files[ConfigPath(testDomain)]; !ok {
+	if _, ok := fakes.box.Files[ConfigPath(testDomain)]; !ok {
 		t.Errorf("no xl config at %s", ConfigPath(testDomain))
 	}
 	saved, err := LoadState(context.Background(), host.Box, testDomain)
@@ -109,23 +109,23 @@ func TestPreflightSaysWhatToDo(t *testing.T) {
 		},
 		{
 			name:      "port in use",
-			breakHost: func(h testHost) { h.box.busyPorts[9999] = true },
+			breakHost: func(h testHost) { h.box.BusyPorts[9999] = true },
 			want:      "port 9999 is in use in fake dom0; stop what listens there or pick another --port",
 		},
 		{
 			name:      "PV-GRUB missing",
-			breakHost: func(h testHost) { delete(h.box.files, PVGrubWholeDiskPath) },
+			breakHost: func(h testHost) { delete(h.box.Files, PVGrubWholeDiskPath) },
 			want:      PVGrubWholeDiskPath + ": PV-GRUB missing; run the pvgrub provisioner",
 		},
 		{
 			name:      "partitioned image needs the hd00 PV-GRUB",
-			breakHost: func(h testHost) { delete(h.box.files, PVGrubPartitionedPath) },
+			breakHost: func(h testHost) { delete(h.box.Files, PVGrubPartitionedPath) },
 			spec:      func(s *Spec) { s.Artifact.Image.Layout = unik.Partitioned },
 			want:      PVGrubPartitionedPath + ": PV-GRUB missing",
 		},
 		{
 			name:      "bridge missing",
-			breakHost: func(h testHost) { delete(h.box.files, "/sys/class/net/xenbr0") },
+			breakHost: func(h testHost) { delete(h.box.Files, "/sys/class/net/xenbr0") },
 			want:      "/sys/class/net/xenbr0: bridge xenbr0 missing",
 		},
 	}
@@ -154,7 +154,7 @@ func TestPreflightSaysWhatToDo(t *testing.T) {
 
 func TestPreflightPassesWithoutBridgeWhenNetworkIsOff(t *testing.T) {
 	host, fakes := newTestHost()
-	delete(fakes.box.files, "/sys/class/net/xenbr0")
+	delete(fakes.box.Files, "/sys/class/net/xenbr0")
 	spec := testSpec()
 	spec.Bridge = ""
 
@@ -165,7 +165,7 @@ func TestPreflightPassesWithoutBridgeWhenNetworkIsOff(t *testing.T) {
 
 func TestDirectBootNeedsNoPVGrub(t *testing.T) {
 	host, fakes := newTestHost()
-	delete(fakes.box.files, PVGrubWholeDiskPath)
+	delete(fakes.box.Files, PVGrubWholeDiskPath)
 	spec := testSpec()
 	spec.Direct = true
 
@@ -195,7 +195,7 @@ func TestStartRollsBackWhenGDBSXFails(t *testing.T) {
 
 func TestStartRollsBackWhenStateCannotBeSaved(t *testing.T) {
 	host, fakes := newTestHost()
-	fakes.box.failWrite[StatePath(testDomain)] = errInjected
+	fakes.box.FailWrite[StatePath(testDomain)] = errInjected
 
 	_, err := Start(context.Background(), host, testSpec(), nil)
 
@@ -231,7 +231,7 @@ func assertNothingLeft(t *testing.T, fakes testHost) {
 	if len(fakes.gdbsx.running) != 0 {
 		t.Errorf("gdbsx left running: %v", fakes.gdbsx.running)
 	}
-	if _, ok := fakes.box.files[StatePath(testDomain)]; ok {
+	if _, ok := fakes.box.Files[StatePath(testDomain)]; ok {
 		t.Errorf("session state left at %s", StatePath(testDomain))
 	}
 }
@@ -247,8 +247,8 @@ func TestStartRejectsImageWithoutDebugDir(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("Start error = %v, want %q", err, want)
 	}
-	if len(fakes.box.synced) != 0 {
-		t.Errorf("synced %v before noticing the missing debug dir", fakes.box.synced)
+	if len(fakes.box.Synced) != 0 {
+		t.Errorf("synced %v before noticing the missing debug dir", fakes.box.Synced)
 	}
 }
 
@@ -326,7 +326,7 @@ func TestRunGDBDestroysDomainUnlessKeep(t *testing.T) {
 			t.Errorf("keep=%v: gdbsx left running %v", keep, fakes.gdbsx.running)
 		}
 		_, domainLeft := fakes.xl.domains[testDomain]
-		_, stateLeft := fakes.box.files[StatePath(testDomain)]
+		_, stateLeft := fakes.box.Files[StatePath(testDomain)]
 		if domainLeft != keep || stateLeft != keep {
 			t.Errorf("keep=%v: domain left %v, state left %v", keep, domainLeft, stateLeft)
 		}
@@ -415,7 +415,7 @@ func TestStateFileFormat(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if got := box.files[StatePath(testDomain)]; !bytes.Equal(got, want) {
+	if got := box.Files[StatePath(testDomain)]; !bytes.Equal(got, want) {
 		t.Errorf("state file =\n%s\nwant (%s)\n%s", got, golden, want)
 	}
 	var decoded State
