@@ -1,6 +1,7 @@
 package session
 
 import (
+	"github.com/xenbox/xenbox/tools/metadata"
 	"path"
 
 	"github.com/xenbox/xenbox/tools/unik"
@@ -43,6 +44,11 @@ func ProgramBinPath(domainName string) string {
 // ConfigPath is where debug writes the xl config of the domain.
 func ConfigPath(domainName string) string {
 	return path.Join(dataDir, "domains", domainName+".cfg")
+}
+
+// MetadataRecordPath is where debug keeps what the metadata service tells the domain.
+func MetadataRecordPath(domainName string) string {
+	return path.Join(metadata.DefaultRecordDir, domainName+".json")
 }
 
 // StatePath is where debug keeps the session state of the domain.

@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xenbox/xenbox/tools/metadata"
 	"github.com/xenbox/xenbox/tools/unik"
+	"github.com/xenbox/xenbox/tools/xlconfig"
 )
 
 const testDomain = "unik-123"
@@ -436,5 +438,36 @@ func TestStepsShowElapsedTimeOfLongSteps(t *testing.T) {
 	want := "quick ... ok\nslow ... ok (5.2 s)\nbroken ... failed\n"
 	if out.String() != want {
 		t.Errorf("steps printed %q, want %q", out.String(), want)
+	}
+}
+
+func TestStartWritesTheMetadataRecordAndGDBRemovesIt(t *testing.T) {
+	host, fakes := newTestHost()
+	spec := testSpec()
+	spec.UserData = `{"GREETING":"hello"}`
+	spec.InstanceType = "m1.small"
+
+	state, err := Start(context.Background(), host, spec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var record metadata.Record
+	if err := json.Unmarshal(fakes.box.Files[MetadataRecordPath(testDomain)], &record); err != nil {
+		t.Fatalf("metadata record of %s: %v", testDomain, err)
+	}
+	want := metadata.Record{Domain: testDomain, MAC: xlconfig.DeriveMAC(testDomain),
+		InstanceType: "m1.small", UserData: `{"GREETING":"hello"}`,
+		PendingTime: record.PendingTime}
+	if record != want || record.PendingTime.IsZero() {
+		t.Errorf("metadata record %+v, want %+v with a pending time", record, want)
+	}
+
+	if _, err := RunGDB(context.Background(), host, &fakeForwarder{}, &fakeDebugger{}, state,
+		GDBOptions{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, left := fakes.box.Files[MetadataRecordPath(testDomain)]; left {
+		t.Errorf("the metadata record of %s outlived its domain", testDomain)
 	}
 }

@@ -28,6 +28,10 @@ type Spec struct {
 	PVGrubPath string // "" means the box's PV-GRUB for the image's layout
 	Bridge     string // "" means no network
 	Port       int    // gdbsx port in dom0; 0 means DefaultPort
+
+	// UserData is what the metadata service serves the guest at /latest/user-data; ""
+	// means the default, {}.
+	UserData string
 }
 
 // Name returns the domain name the spec uses.

@@ -2,10 +2,12 @@ package session
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
+	"github.com/xenbox/xenbox/tools/metadata"
 	"github.com/xenbox/xenbox/tools/xen"
 	"github.com/xenbox/xenbox/tools/xlconfig"
 )
@@ -33,6 +35,9 @@ func Start(ctx context.Context, host Host, spec Spec, steps *Steps) (State, erro
 
 	if err := host.Box.WriteFile(ctx, ConfigPath(domain.Name), config); err != nil {
 		return State{}, fmt.Errorf("write xl config of %s: %w", domain.Name, err)
+	}
+	if err := writeMetadataRecord(ctx, host.Box, spec, domain); err != nil {
+		return State{}, err
 	}
 
 	return createAndAttach(ctx, host, spec, steps)
@@ -194,6 +199,32 @@ func teardown(ctx context.Context, host Host, state State, destroy bool) error {
 		if err := RemoveState(ctx, host.Box, state.Domain); err != nil {
 			errs = append(errs, err)
 		}
+		if err := host.Box.Remove(ctx, MetadataRecordPath(state.Domain)); err != nil {
+			errs = append(errs, fmt.Errorf("remove metadata record of %s: %w", state.Domain, err))
+		}
 	}
 	return errors.Join(errs...)
+}
+
+// writeMetadataRecord tells the box's metadata service what to answer the domain: its
+// user-data and instance type, found through the vif's MAC once the guest asks.
+func writeMetadataRecord(ctx context.Context, box Box, spec Spec, domain xlconfig.Domain) error {
+	mac := domain.MAC
+	if mac == "" {
+		mac = xlconfig.DeriveMAC(domain.Name)
+	}
+	instanceType := spec.InstanceType
+	if instanceType == "" {
+		instanceType = DefaultInstanceType
+	}
+	record := metadata.Record{Domain: domain.Name, MAC: mac, InstanceType: instanceType,
+		UserData: spec.UserData, PendingTime: time.Now().UTC().Truncate(time.Second)}
+	text, err := json.MarshalIndent(record, "", "  ")
+	if err != nil {
+		return fmt.Errorf("write metadata record of %s: %w", domain.Name, err)
+	}
+	if err := box.WriteFile(ctx, MetadataRecordPath(domain.Name), append(text, '\n')); err != nil {
+		return fmt.Errorf("write metadata record of %s: %w", domain.Name, err)
+	}
+	return nil
 }

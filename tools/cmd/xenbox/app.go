@@ -30,6 +30,7 @@ const (
 	flagPort         = "port"
 	flagKeep         = "keep"
 	flagBreak        = "break"
+	flagUserData     = "user-data"
 	flagLog          = "log"
 	flagFollow       = "follow"
 )
@@ -119,6 +120,9 @@ func domainFlags() []cli.Flag {
 			Usage: "PV-GRUB binary in dom0 (default: the box's one for the image's layout)"},
 		&cli.StringFlag{Name: flagBridge, Value: session.DefaultBridge,
 			Usage: `bridge of the domain's network interface; "" for no network`},
+		&cli.StringFlag{Name: flagUserData, EnvVars: []string{"XENBOX_USER_DATA"},
+			Usage: "user-data the metadata service gives the guest: a JSON object, or a `FILE` " +
+				"holding one (default {})"},
 		portFlag(),
 	}
 }

@@ -1,7 +1,12 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -91,7 +96,39 @@ func (env *environment) specFrom(c *cli.Context, withoutDebugDir bool) (session.
 	if spec.Port <= 0 || spec.Port > 65535 {
 		return session.Spec{}, usagef("--port %d is not a TCP port", spec.Port)
 	}
+	if spec.UserData, err = userData(c.String(flagUserData)); err != nil {
+		return session.Spec{}, err
+	}
 	return spec, nil
+}
+
+// userData reads --user-data: a file when one of that name exists, else the text itself. unik
+// guests read it as a JSON object of strings (their environment), so anything else is refused
+// here rather than found out at the guest's boot.
+func userData(value string) (string, error) {
+	if value == "" {
+		return "", nil
+	}
+	text := value
+	if data, err := os.ReadFile(value); err == nil {
+		text = string(data)
+	} else if !errors.Is(err, fs.ErrNotExist) && !strings.HasPrefix(strings.TrimSpace(value), "{") {
+		return "", fmt.Errorf("read --user-data %s: %w", value, err)
+	}
+	var environment map[string]string
+	if err := json.Unmarshal([]byte(text), &environment); err != nil {
+		return "", usagef("--user-data %s: not a JSON object of strings (unik guests read "+
+			"their environment from it): %v", shorten(value), err)
+	}
+	return text, nil
+}
+
+// shorten keeps a long flag value readable in a message.
+func shorten(value string) string {
+	if len(value) > 40 {
+		return value[:37] + "..."
+	}
+	return value
 }
 
 // steps is the step printer of the command, showing commands when -v is given.
