@@ -8,12 +8,17 @@
 # debootstrap gets them installed by the provisioners run in a chroot, and becomes an ext4
 # image. Artifacts are cached under the cache directory, keyed by the hash of their inputs.
 #
+# The image also holds the xenbox binary built from this repository (/usr/local/bin/xenbox, for
+# the metadata service), so the binary is one of the inputs.
+#
 # Usage: dom0-image.sh    prints the directory holding xen, vmlinuz, initrd.img, dom0.img and
 #                         the SSH key (id_ed25519) that logs in as root
 #
 # Environment:
 #   XDG_CACHE_HOME        the cache lives in ${XDG_CACHE_HOME:-~/.cache}/xenbox
 #   XENBOX_DEBIAN_MIRROR  Debian mirror for debootstrap (default http://deb.debian.org/debian)
+#   GO                    the go command building xenbox (default: go on PATH, else
+#                         /usr/local/go/bin/go)
 #
 # Changes: installs the build tools it needs with apt-get; writes only under the cache.
 set -euo pipefail
@@ -38,11 +43,26 @@ fatal() {
 	exit 1
 }
 
-# inputs_key: a hash of everything the image is made from.
+# build_xenbox OUT: the xenbox binary dom0 runs the metadata service with; static, and built
+# reproducibly so that an unchanged source gives the same cache key.
+build_xenbox() {
+	local out="$1" go="${GO:-}"
+	if [[ -z "$go" ]]; then
+		go="$(command -v go || printf '/usr/local/go/bin/go')"
+	fi
+	[[ -x "$go" ]] || fatal "no go command to build xenbox; set GO or put go on PATH"
+	mkdir -p "$(dirname "$out")"
+	(cd "$REPO_DIR" && CGO_ENABLED=0 "$go" build -trimpath -buildvcs=false -o "$out" \
+		./tools/cmd/xenbox) || fatal "go build of xenbox failed"
+}
+
+# inputs_key XENBOX: a hash of everything the image is made from, the xenbox binary included.
 inputs_key() {
+	local xenbox="$1"
 	(
 		cd "$REPO_DIR"
-		cat test/harness/dom0-image.sh provisioners/*.sh provisioners/patches/*
+		cat test/harness/dom0-image.sh provisioners/*.sh provisioners/patches/* \
+			provisioners/vif-metadata provisioners/vif-metadata.hook "$xenbox"
 		printf '%s\n' "$DOM0_PACKAGES" "$DOM0_IMAGE_SIZE"
 	) | sha256sum | cut -c1-16
 }
@@ -96,12 +116,14 @@ bootstrap_tree() {
 	tar -C "$tree" -xf "$tarball"
 }
 
-# run_provisioners TREE OUT: the provisioners, in a chroot, installing the prebuilt pieces.
+# run_provisioners TREE OUT XENBOX: the provisioners, in a chroot, installing the prebuilt
+# pieces and the xenbox binary.
 run_provisioners() {
-	local tree="$1" out="$2"
+	local tree="$1" out="$2" xenbox="$3"
 	mkdir -p "$tree/tmp/xenbox"
 	cp -r "$PROVISIONERS" "$tree/tmp/xenbox/provisioners"
 	cp -r "$out/prebuilt" "$tree/tmp/xenbox/prebuilt"
+	install -D -m 0755 "$xenbox" "$tree/usr/local/bin/xenbox"
 	mount -t proc proc "$tree/proc"
 	# shellcheck disable=SC2064 # expand now: the trap must unmount this tree
 	trap "umount '$tree/proc'" EXIT
@@ -111,6 +133,8 @@ run_provisioners() {
 		XENBOX_HYPERVISOR=prebuilt/xen-gdbsx.gz provisioners/hypervisor.sh install
 		XENBOX_GDBSX=prebuilt/gdbsx provisioners/gdbsx.sh install
 		XENBOX_PVGRUB_DIR=prebuilt provisioners/pvgrub.sh install
+		provisioners/network.sh
+		provisioners/metadata.sh
 	' >&2
 	umount "$tree/proc"
 	trap - EXIT
@@ -149,11 +173,14 @@ extract_boot_files() {
 }
 
 main() {
-	local key out work
+	local key out work xenbox
 	[[ "$(id -u)" == 0 ]] || fatal "run as root: debootstrap and chroot need it"
-	key="$(inputs_key)"
+	xenbox="$CACHE_DIR/xenbox-bin/xenbox.$$"
+	build_xenbox "$xenbox"
+	key="$(inputs_key "$xenbox")"
 	out="$CACHE_DIR/dom0/$key"
 	if [[ -f "$out/ready" ]]; then
+		rm -f "$xenbox"
 		printf '%s\n' "$out"
 		return 0
 	fi
@@ -164,13 +191,14 @@ main() {
 
 	build_xen_pieces "$work"
 	bootstrap_tree "$work/tree"
-	run_provisioners "$work/tree" "$work"
+	run_provisioners "$work/tree" "$work" "$xenbox"
 	configure_access "$work/tree" "$work"
 	extract_boot_files "$work/tree" "$work"
 
 	log "making the dom0 image"
 	mkfs.ext4 -q -F -L xenbox-dom0 -d "$work/tree" "$work/dom0.img" "$DOM0_IMAGE_SIZE" >&2
 	rm -rf "$work/tree"
+	rm -f "$xenbox"
 	touch "$work/ready"
 	rm -rf "$out"
 	mv "$work" "$out"

@@ -25,7 +25,8 @@ func Destroy(ctx context.Context, host Host, domainName string, steps *Steps) (b
 	return true, err
 }
 
-// destroyWithoutState destroys a domain whose state file is gone, e.g. removed by hand.
+// destroyWithoutState destroys a domain whose state file is gone, e.g. removed by hand, as
+// long as xenbox made it (its xl config is xenbox's): other domains are not xenbox's to end.
 func destroyWithoutState(ctx context.Context, host Host, domainName string,
 	steps *Steps) (bool, error) {
 	if _, err := host.XL.DomID(ctx, domainName); errors.Is(err, xen.ErrNoSuchDomain) {
@@ -33,8 +34,17 @@ func destroyWithoutState(ctx context.Context, host Host, domainName string,
 	} else if err != nil {
 		return false, fmt.Errorf("look for domain %s: %w", domainName, err)
 	}
+	ours, err := host.Box.Exists(ctx, ConfigPath(domainName))
+	if err != nil {
+		return false, fmt.Errorf("look for the xl config of %s: %w", domainName, err)
+	}
+	if !ours {
+		return false, fmt.Errorf("domain %s was not started by xenbox (no %s); "+
+			"if you mean to end it, run `xl destroy %s` in dom0", domainName,
+			ConfigPath(domainName), domainName)
+	}
 
-	err := steps.Do(fmt.Sprintf("destroying domain %s", domainName), func() error {
+	err = steps.Do(fmt.Sprintf("destroying domain %s", domainName), func() error {
 		return host.XL.Destroy(ctx, domainName)
 	})
 	if err != nil {

@@ -471,3 +471,41 @@ func TestStartWritesTheMetadataRecordAndGDBRemovesIt(t *testing.T) {
 		t.Errorf("the metadata record of %s outlived its domain", testDomain)
 	}
 }
+
+func TestDestroyWithoutSessionEndsOnlyDomainsXenboxStarted(t *testing.T) {
+	host, fakes := newTestHost()
+	fakes.xl.domains["web"] = 5
+	fakes.box.Files[ConfigPath("mine")] = []byte("name = 'mine'\n")
+	fakes.xl.domains["mine"] = 6
+
+	found, err := Destroy(context.Background(), host, "web", nil)
+
+	if err == nil || !strings.Contains(err.Error(), "was not started by xenbox") || found {
+		t.Errorf("Destroy(web) = %v, %v; want a refusal naming xl destroy", found, err)
+	}
+	if _, left := fakes.xl.domains["web"]; !left {
+		t.Error("a domain xenbox did not start was destroyed")
+	}
+
+	found, err = Destroy(context.Background(), host, "mine", nil)
+
+	if err != nil || !found {
+		t.Errorf("Destroy(mine) = %v, %v; want it destroyed", found, err)
+	}
+	if _, left := fakes.xl.domains["mine"]; left {
+		t.Error("xenbox's own domain without state was not destroyed")
+	}
+}
+
+func TestA32BitKernelNeedsDirectBoot(t *testing.T) {
+	spec := testSpec()
+	spec.Artifact.DebugDir.Class = 32
+
+	if _, err := spec.Domain(); err == nil || !strings.Contains(err.Error(), "--direct") {
+		t.Errorf("Domain() of a 32-bit kernel under PV-GRUB = %v, want a pointer to --direct", err)
+	}
+	spec.Direct = true
+	if _, err := spec.Domain(); err != nil {
+		t.Errorf("Domain() of a 32-bit kernel with --direct: %v", err)
+	}
+}

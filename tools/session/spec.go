@@ -88,6 +88,16 @@ func (s Spec) Domain() (xlconfig.Domain, error) {
 		domain.KernelPath = ProgramBinPath(s.Name())
 		domain.CommandLine = s.Artifact.Image.Entry.CommandLine
 	}
+	if !s.Direct && s.Artifact.DebugDir.Class == 32 {
+		return xlconfig.Domain{}, fmt.Errorf("%s is a 32-bit kernel and the 64-bit PV-GRUB "+
+			"boots only 64-bit ones, as on EC2; boot it with --direct",
+			s.Artifact.DebugDir.ProgramBin)
+	}
+	if cmdline := s.Artifact.Image.Entry.CommandLine; len(cmdline) > xlconfig.MaxCommandLine {
+		return xlconfig.Domain{}, fmt.Errorf("the command line in %s of %s has %d bytes; "+
+			"Xen passes at most %d to a PV kernel", unik.MenuPath, s.Artifact.Image.Path,
+			len(cmdline), xlconfig.MaxCommandLine)
+	}
 
 	if err := domain.Validate(); err != nil {
 		return xlconfig.Domain{}, fmt.Errorf("domain %s: %w", domain.Name, err)

@@ -59,7 +59,7 @@ func ReadBootImage(path string) (BootImage, error) {
 		return image, fmt.Errorf("read boot image %s: %w", path, err)
 	}
 
-	image.KernelSHA256, err = hashKernel(fsys, image.Entry.Kernel)
+	image.KernelSHA256, err = hashKernel(fsys, image.Entry.Kernel, image.Size)
 	if err != nil {
 		return image, fmt.Errorf("read boot image %s: %w", path, err)
 	}
@@ -105,7 +105,9 @@ func kernelFilePath(kernel string) string {
 	return kernel
 }
 
-func hashKernel(fsys *ext2.FS, kernel string) (string, error) {
+// hashKernel hashes the kernel file; a kernel claiming more bytes than the whole image holds
+// is damage (hashing its holes could take hours), not a kernel.
+func hashKernel(fsys *ext2.FS, kernel string, imageSize int64) (string, error) {
 	path := kernelFilePath(kernel)
 	file, err := fsys.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -115,6 +117,10 @@ func hashKernel(fsys *ext2.FS, kernel string) (string, error) {
 		return "", fmt.Errorf("kernel %s: %w", path, err)
 	}
 	defer file.Close()
+	if file.Size() > imageSize {
+		return "", fmt.Errorf("kernel %s claims %d bytes, more than the image's %d: the "+
+			"filesystem is damaged", path, file.Size(), imageSize)
+	}
 	return hashReader(file)
 }
 

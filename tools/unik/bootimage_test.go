@@ -2,9 +2,11 @@ package unik
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestReadBootImageReadsWholeDiskImage(t *testing.T) {
@@ -104,4 +106,29 @@ func readTestdata(t *testing.T, name string) string {
 	data, err := os.ReadFile(testdata(name))
 	mustDo(t, err)
 	return string(data)
+}
+
+func TestReadBootImageRefusesAKernelLargerThanTheImageWithoutReadingIt(t *testing.T) {
+	path := buildImage(t, t.TempDir(), "boot-creator-result.img.123",
+		imageSpec{kernel: "rump-64.bin"})
+	damage := exec.Command("debugfs", "-w", "-R", "sif /boot/program.bin size 0x7fffffffffff",
+		path)
+	if out, err := damage.CombinedOutput(); err != nil {
+		t.Fatalf("debugfs: %v\n%s", err, out)
+	}
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := ReadBootImage(path)
+		done <- err
+	}()
+
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "the filesystem is damaged") {
+			t.Errorf("ReadBootImage = %v, want a damaged-filesystem error", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("ReadBootImage still hashing a 128 TiB kernel after 10 s")
+	}
 }

@@ -60,11 +60,13 @@ func ELFClass(path string) (int, error) {
 	}
 	defer file.Close()
 
-	switch file.Class {
-	case elf.ELFCLASS32:
-		return 32, nil
-	case elf.ELFCLASS64:
+	// Xen PV guests on x86 are x86-64 or i386 kernels; anything else cannot boot here.
+	switch {
+	case file.Class == elf.ELFCLASS64 && file.Machine == elf.EM_X86_64:
 		return 64, nil
+	case file.Class == elf.ELFCLASS32 && file.Machine == elf.EM_386:
+		return 32, nil
 	}
-	return 0, fmt.Errorf("%s is an ELF file of unknown class %v", path, file.Class)
+	return 0, fmt.Errorf("%s is a %v %v ELF file, not an x86 Xen PV kernel", path,
+		file.Class, file.Machine)
 }

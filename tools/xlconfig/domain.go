@@ -70,12 +70,36 @@ func NewDomain(name string, instanceType InstanceType) Domain {
 // minMemoryMiB is about what PV-GRUB (Mini-OS plus GRUB) needs to load a kernel.
 const minMemoryMiB = 32
 
+// Upper bounds that catch a typo long before xl would: the largest PV instance type has 17.1
+// GiB and 8 vCPUs.
+const (
+	maxMemoryMiB = 1 << 20
+	maxVCPUs     = 128
+)
+
+// MaxCommandLine is the longest kernel command line Xen hands a PV kernel (start_info's
+// cmd_line holds 1024 bytes with the terminating NUL).
+const MaxCommandLine = 1023
+
 var (
 	domainNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 	allDigits         = regexp.MustCompile(`^[0-9]+$`)
 	bridgePattern     = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,15}$`)
 	macPattern        = regexp.MustCompile(`^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$`)
 )
+
+// ValidateName checks name as a domain name: what xl accepts, which is also safe as a file
+// name in dom0, and not dom0's own name.
+func ValidateName(name string) error {
+	switch {
+	case !domainNamePattern.MatchString(name) || allDigits.MatchString(name):
+		return errors.New("a domain name is 1-64 letters, digits, '.', '_' or '-', " +
+			"starts with a letter or digit and is not a number")
+	case name == "Domain-0":
+		return errors.New("Domain-0 is dom0 itself")
+	}
+	return nil
+}
 
 // Validate reports the first setting xl would reject or that would not boot.
 func (d Domain) Validate() error {
@@ -86,15 +110,22 @@ func (d Domain) Validate() error {
 }
 
 func (d Domain) validate() error {
+	if err := ValidateName(d.Name); err != nil {
+		return err
+	}
 	switch {
-	case !domainNamePattern.MatchString(d.Name) || allDigits.MatchString(d.Name):
-		return errors.New("a domain name is 1-64 letters, digits, '.', '_' or '-', " +
-			"starts with a letter or digit and is not a number")
 	case d.MemoryMiB < minMemoryMiB:
 		return fmt.Errorf("memory %d MiB is below the %d MiB PV-GRUB needs", d.MemoryMiB,
 			minMemoryMiB)
+	case d.MemoryMiB > maxMemoryMiB:
+		return fmt.Errorf("memory %d MiB is more than %d MiB", d.MemoryMiB, maxMemoryMiB)
 	case d.VCPUs < 1:
 		return fmt.Errorf("%d vCPUs; a domain needs at least one", d.VCPUs)
+	case d.VCPUs > maxVCPUs:
+		return fmt.Errorf("%d vCPUs is more than %d", d.VCPUs, maxVCPUs)
+	case len(d.CommandLine) > MaxCommandLine:
+		return fmt.Errorf("a command line of %d bytes; Xen passes at most %d to a PV kernel",
+			len(d.CommandLine), MaxCommandLine)
 	}
 
 	if err := d.validateBoot(); err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/xenbox/xenbox/tools/session"
 	"github.com/xenbox/xenbox/tools/unik"
+	"github.com/xenbox/xenbox/tools/xlconfig"
 )
 
 // targetFrom reads the global flags that say how to reach dom0.
@@ -75,7 +76,8 @@ func (env *environment) domainName(c *cli.Context) (string, error) {
 // an image unik left without a matching debug dir is accepted.
 func (env *environment) specFrom(c *cli.Context, withoutDebugDir bool) (session.Spec, error) {
 	artifact, err := env.selectArtifact(c)
-	unpaired := artifact.Image.Path != "" && artifact.PairErr != nil
+	// An image read whole but without a debug dir still has a config to show.
+	unpaired := artifact.Image.KernelSHA256 != "" && artifact.PairErr != nil
 	if err != nil && !(withoutDebugDir && unpaired) {
 		return session.Spec{}, err
 	}
@@ -95,6 +97,13 @@ func (env *environment) specFrom(c *cli.Context, withoutDebugDir bool) (session.
 	}
 	if spec.Port <= 0 || spec.Port > 65535 {
 		return session.Spec{}, usagef("--port %d is not a TCP port", spec.Port)
+	}
+	if err := xlconfig.ValidateName(spec.Name()); err != nil {
+		if c.IsSet(flagName) {
+			return session.Spec{}, usagef("--name %q: %v", spec.Name(), err)
+		}
+		return session.Spec{}, fmt.Errorf("domain name %q of %s: %w; pick one with --name",
+			spec.Name(), artifact.Image.Path, err)
 	}
 	if spec.UserData, err = userData(c.String(flagUserData)); err != nil {
 		return session.Spec{}, err
