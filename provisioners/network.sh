@@ -82,7 +82,7 @@ install_text() {
 	local text before
 	text="$(mktemp)"
 	cat >"$text"
-	before="$(cksum <"$(dest "$1")" 2>/dev/null || true)"
+	before="$(cksum 2>/dev/null <"$(dest "$1")" || true)"
 	install_file "$text" "$1" "$2"
 	rm -f "$text"
 	if [[ "$before" != "$(cksum <"$(dest "$1")")" ]]; then

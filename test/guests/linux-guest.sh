@@ -77,8 +77,7 @@ busybox_static() {
 # extract_vmlinux VMLINUZ OUT: the ELF kernel inside Debian's xz-compressed bzImage.
 extract_vmlinux() {
 	local vmlinuz="$1" out="$2" offset
-	offset="$(LC_ALL=C grep -obUaP -m 1 '\xFD7zXZ\x00' "$vmlinuz" || true)"
-	offset="${offset%%:*}"
+	offset="$(LC_ALL=C grep -obUaP -m 1 '\xFD7zXZ\x00' "$vmlinuz" | cut -d: -f1 | head -n 1)"
 	[[ -n "$offset" ]] || fatal "$vmlinuz holds no xz stream; is it Debian's amd64 kernel?"
 	# xz stops at the end of the stream; the bytes after it are the bzImage's, not the kernel's.
 	xz -dc --single-stream <(tail -c +"$((offset + 1))" "$vmlinuz") >"$out"

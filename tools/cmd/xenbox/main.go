@@ -24,6 +24,12 @@ const (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGHUP)
+	// The first signal lets a session clean up (gdbsx, the domain); a second one ends xenbox
+	// at once, also in a step that does not watch ctx.
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	code := run(ctx, os.Args, defaultEnvironment())
 	stop()
 	os.Exit(code)
