@@ -161,7 +161,7 @@ MENU
 # make_image BOOT_TREE OUT: one ext2 filesystem on the whole disk, as unik's AWS images are.
 make_image() {
 	local tree="$1" out="$2" size_mib
-	size_mib=$(($(du -sm "$tree" | cut -f1) + IMAGE_SLACK_MIB))
+	size_mib=$(($(du -sm --apparent-size "$tree" | cut -f1) + IMAGE_SLACK_MIB))
 	truncate -s "${size_mib}M" "$out"
 	mkfs.ext2 -q -F -L boot -I 128 -d "$tree" "$out" >&2
 }

@@ -23,6 +23,9 @@ func (env *environment) sync(c *cli.Context) error {
 		return err
 	}
 	spec := session.Spec{Artifact: artifact, DomainName: c.String(flagName)}
+	if err := checkName(c, spec.Name()); err != nil {
+		return err
+	}
 
 	return env.withDom0(c, func(ctx context.Context, host *dom0) error {
 		return session.SyncArtifact(ctx, host.host.Box, spec, env.steps(c))

@@ -58,18 +58,29 @@ func (env *environment) domainName(c *cli.Context) (string, error) {
 		return "", err
 	}
 	if name := c.String(flagName); name != "" {
-		return name, nil
+		return name, checkName(c, name)
 	}
 	artifact, err := env.selectArtifact(c)
 	var usage usageError
 	switch {
 	case err == nil, artifact.Name != "":
-		return artifact.Name, nil
+		return artifact.Name, checkName(c, artifact.Name)
 	case errors.As(err, &usage) || !c.Args().Present():
 		return "", err
 	default:
-		return c.Args().First(), nil
+		return c.Args().First(), checkName(c, c.Args().First())
 	}
+}
+
+// checkName refuses a domain name xl would refuse; it also becomes a file name in dom0.
+func checkName(c *cli.Context, name string) error {
+	if err := xlconfig.ValidateName(name); err != nil {
+		if c.IsSet(flagName) {
+			return usagef("--name %q: %v", name, err)
+		}
+		return fmt.Errorf("domain name %q: %w; pick one with --name", name, err)
+	}
+	return nil
 }
 
 // specFrom reads the selection and domain flags into a session spec. With withoutDebugDir,
@@ -98,12 +109,8 @@ func (env *environment) specFrom(c *cli.Context, withoutDebugDir bool) (session.
 	if spec.Port <= 0 || spec.Port > 65535 {
 		return session.Spec{}, usagef("--port %d is not a TCP port", spec.Port)
 	}
-	if err := xlconfig.ValidateName(spec.Name()); err != nil {
-		if c.IsSet(flagName) {
-			return session.Spec{}, usagef("--name %q: %v", spec.Name(), err)
-		}
-		return session.Spec{}, fmt.Errorf("domain name %q of %s: %w; pick one with --name",
-			spec.Name(), artifact.Image.Path, err)
+	if err := checkName(c, spec.Name()); err != nil {
+		return session.Spec{}, err
 	}
 	if spec.UserData, err = userData(c.String(flagUserData)); err != nil {
 		return session.Spec{}, err

@@ -45,3 +45,18 @@ func TestUserDataThatIsNotAnObjectOfStringsIsAUsageError(t *testing.T) {
 		}
 	}
 }
+
+func TestEveryCommandRefusesADomainNameThatIsNotAFileName(t *testing.T) {
+	for _, command := range []string{"sync", "debug", "gdb", "console", "destroy", "config"} {
+		env := newTestEnvironment()
+
+		code := env.run(command, "--name", "../../etc", "unik-123")
+
+		if code != exitUsage {
+			t.Errorf("%s --name ../../etc exited %d, want %d", command, code, exitUsage)
+		}
+		if len(env.targets) != 0 {
+			t.Errorf("%s --name ../../etc reached for dom0", command)
+		}
+	}
+}
