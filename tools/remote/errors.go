@@ -15,7 +15,11 @@ type ExitError struct {
 
 // Error names the command, where it ran, its status and the end of its standard error.
 func (e *ExitError) Error() string {
-	msg := fmt.Sprintf("%s on %s exited with status %d", shellJoin(e.Args), e.Where, e.Code)
+	msg := fmt.Sprintf("%s on %s exited with status %d", describeCommand(e.Args), e.Where,
+		e.Code)
+	if e.Code == 255 && strings.Contains(e.Stderr, "ssh:") {
+		msg = fmt.Sprintf("cannot reach %s", e.Where)
+	}
 	if tail := lastLines(e.Stderr, 5); tail != "" {
 		msg += ": " + tail
 	}
@@ -53,3 +57,19 @@ func (b *tailBuffer) Write(p []byte) (int, error) {
 }
 
 func (b *tailBuffer) String() string { return string(b.data) }
+
+// describeCommand names a command for a message; an inline shell script is named by its
+// first line and its arguments, not printed whole.
+func describeCommand(args []string) string {
+	if len(args) >= 3 && args[0] == "sh" && args[1] == "-c" {
+		script, rest := args[2], args[3:]
+		if first, _, multiline := strings.Cut(script, "\n"); multiline {
+			script = first + " ..."
+		}
+		if len(rest) > 0 && rest[0] == "sh" {
+			rest = rest[1:]
+		}
+		return strings.TrimSpace("sh -c " + shellJoin([]string{script}) + " " + shellJoin(rest))
+	}
+	return shellJoin(args)
+}
