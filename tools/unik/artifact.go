@@ -191,7 +191,7 @@ func selectNewestPaired(artifacts []Artifact) (Artifact, error) {
 	for _, artifact := range artifacts {
 		reasons = append(reasons, fmt.Sprintf("%s: %v", artifact.Name, artifact.PairErr))
 	}
-	return Artifact{}, fmt.Errorf("select unik image: no image has a matching debug dir:\n%s",
+	return Artifact{}, fmt.Errorf("select unik image: none of them can be debugged:\n%s",
 		strings.Join(reasons, "\n"))
 }
 

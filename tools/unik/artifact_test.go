@@ -170,7 +170,7 @@ func TestSelectExplainsWhatCannotBeSelected(t *testing.T) {
 			`select unik image "unik-9": no such image; known: unik-222, unik-111, unik-333`},
 		{"unpaired by name", artifacts, "unik-333", "select unik-333: pair " +
 			"boot-creator-result.img.333 with a debug dir"},
-		{"no paired image", unpairedOnly, "", "no image has a matching debug dir:\n" +
+		{"no paired image", unpairedOnly, "", "none of them can be debugged:\n" +
 			"unik-333: pair boot-creator-result.img.333"},
 		{"no images", nil, "", "none found; build one with `unik build --no-cleanup`"},
 	}
