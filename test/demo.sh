@@ -28,7 +28,9 @@ say() {
 
 # xenbox ARGS...: the CLI as a user on the workstation runs it, shown before it runs.
 xenbox() {
-	printf '$ xenbox %s\n' "$*"
+	printf '$ xenbox'
+	printf ' %q' "$@"
+	printf '\n'
 	"$XENBOX" --unik-tmp "$DEMO/unik-tmp" --ssh-config "$DEMO/xen/ssh_config" \
 		--ssh-host dom0 "$@"
 }
