@@ -84,6 +84,9 @@ main() {
 	pack_sample
 	boot_xen
 
+	printf 'xenbox runs below with --unik-tmp %s --ssh-config %s --ssh-host dom0\n' \
+		"$DEMO/unik-tmp" "$DEMO/xen/ssh_config"
+
 	say "unik artifacts, each image paired with its debug dir by content"
 	xenbox images
 	name="$(sample_name)"
