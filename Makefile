@@ -45,7 +45,7 @@ lint:
 	  if [[ -n "$$unformatted" ]]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	shellcheck -x provisioners/*.sh provisioners/vif-metadata provisioners/vif-metadata.hook \
-	  test/harness/*.sh test/*.sh examples/sample-unikernel/*.sh .ci/run
+	  test/harness/*.sh test/guests/*.sh test/*.sh examples/sample-unikernel/*.sh .ci/run
 
 bench: deps build sample
 	XENBOX_NETNS=1 XENBOX_E2E=1 XENBOX_BENCH_OUT=$(BUILD)/bench.txt $(GO) test -count=1 \

@@ -4,9 +4,11 @@
 #
 # Debian's xen-utils-4.17 does not ship gdbsx, and gdbsx must come from the same Xen version as
 # the running hypervisor (the domctl interface version is checked), so it is built from Debian's
-# own Xen source, statically, with one change: hardware breakpoints (gdb's Z1 packet) in the
-# vCPUs' debug registers. Software breakpoints written into the guest before PV-GRUB has loaded
-# the kernel are overwritten by the kernel; hardware ones match on the address and survive.
+# own Xen source, statically, with the patches in patches/gdbsx-*.patch:
+#   - hardware breakpoints (gdb's Z1 packet) in the vCPUs' debug registers: software breakpoints
+#     written into the guest before PV-GRUB has loaded the kernel are overwritten by the kernel;
+#     hardware ones match on the address and survive;
+#   - an answer to gdb's detach, so that `detach` leaves the domain running and gdb content.
 #
 # Usage: gdbsx.sh [build|install|all]    (default: all)
 #   build    compile into XENBOX_BUILD_DIR and print the path of the gdbsx binary
@@ -22,26 +24,34 @@ set -euo pipefail
 # shellcheck source=common.sh
 source "$(dirname "$0")/common.sh"
 
-PATCH="$(cd "$(dirname "$0")" && pwd)/patches/gdbsx-hardware-breakpoints.patch"
+PATCHES=("$(cd "$(dirname "$0")" && pwd)"/patches/gdbsx-*.patch)
 
 # build_gdbsx: compile gdbsx from the Xen source and print the binary's path. The Xen version
 # goes next to it in gdbsx.xen-version.
 build_gdbsx() {
-	local source build
+	local source build patch
 	apt_install build-essential libxen-dev patch
 	source="$(xen_source_dir)"
 	build="$XENBOX_BUILD_DIR/gdbsx"
-	if [[ ! -x "$build/gdbsx" || "$PATCH" -nt "$build/gdbsx" ]]; then
+	if [[ ! -x "$build/gdbsx" ]] || ! patches_applied "$build"; then
 		log "building gdbsx from $(basename "$source")"
 		rm -rf "$build"
 		cp -r "$source/tools/debugger/gdbsx" "$build"
-		patch -s -d "$build" -p1 <"$PATCH"
+		for patch in "${PATCHES[@]}"; do
+			patch -s -d "$build" -p1 <"$patch"
+		done
+		cat "${PATCHES[@]}" | sha256sum >"$build/patches.sha256"
 		gcc -O2 -static -D__XEN_TOOLS__ -I"$source/tools/include" -o "$build/gdbsx" \
 			"$build"/gx/gx_comm.c "$build"/gx/gx_main.c "$build"/gx/gx_utils.c \
 			"$build"/gx/gx_local.c "$build"/xg/xg_main.c
 	fi
 	xen_source_version "$source" >"$build/gdbsx.xen-version"
 	printf '%s\n' "$build/gdbsx"
+}
+
+# patches_applied BUILD: whether BUILD was made with the patches as they are now.
+patches_applied() {
+	[[ -f "$1/patches.sha256" ]] && cat "${PATCHES[@]}" | sha256sum | cmp -s - "$1/patches.sha256"
 }
 
 # install_gdbsx BINARY: install it with the Xen version it was built from.

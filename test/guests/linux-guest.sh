@@ -14,21 +14,19 @@
 #
 # Usage: linux-guest.sh DOM0_DIR OUTDIR
 #   DOM0_DIR  what test/harness/dom0-image.sh printed: vmlinuz, and dom0.img holding the
-#             kernel's modules
+#             kernel's modules, busybox and the C library
 #   OUTDIR    unik's temp dir to add the artifacts to (made if missing)
 #
 # Prints "image=PATH" and "debug_dir=PATH" on stdout; everything else goes to stderr.
 #
-# Environment:
-#   XDG_CACHE_HOME  busybox-static is downloaded once into ${XDG_CACHE_HOME:-~/.cache}/xenbox/guest
+# Environment: none.
 #
 # Changes: adds bootable-image-directory.N/ and boot-creator-result.img.M to OUTDIR (N and M
-# independent random numbers); may apt-get install cpio and download busybox-static. Work
+# independent random numbers); may apt-get install cpio. Work
 # happens in OUTDIR/.linux-guest.XXXXXX, removed on exit. No root, no loop mounts.
 set -euo pipefail
 shopt -s inherit_errexit
 
-CACHE_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/xenbox/guest"
 IMAGE_SLACK_MIB=24
 work_dir=""
 
@@ -59,19 +57,19 @@ install_host_tools() {
 	done
 }
 
-# busybox_static: a static busybox, downloaded from Debian once.
-busybox_static() {
-	local binary="$CACHE_DIR/busybox" deb
-	if [[ ! -x "$binary" ]]; then
-		log "downloading busybox-static"
-		mkdir -p "$CACHE_DIR/deb"
-		(cd "$CACHE_DIR/deb" && apt-get download -q busybox-static >&2)
-		deb="$(find "$CACHE_DIR/deb" -name 'busybox-static_*.deb' -print -quit)"
-		[[ -n "$deb" ]] || fatal "apt-get download busybox-static left no .deb"
-		dpkg-deb -x "$deb" "$CACHE_DIR/deb/root"
-		install -m 0755 "$CACHE_DIR/deb/root/bin/busybox" "$binary"
-	fi
-	printf '%s\n' "$binary"
+# dump_busybox DOM0_IMAGE ROOT: dom0's busybox and the C library it links, read from dom0's
+# image. (Debian's static busybox crashes in wget inside the guest.)
+dump_busybox() {
+	local image="$1" root="$2" file
+	mkdir -p "$root/lib/x86_64-linux-gnu" "$root/lib64"
+	for file in /usr/bin/busybox /usr/lib/x86_64-linux-gnu/libc.so.6 \
+		/usr/lib/x86_64-linux-gnu/libresolv.so.2 /usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2; do
+		debugfs -R "dump $file $root/lib/x86_64-linux-gnu/${file##*/}" "$image" >/dev/null 2>&1
+		[[ -s "$root/lib/x86_64-linux-gnu/${file##*/}" ]] || fatal "no $file in $image"
+	done
+	mv "$root/lib/x86_64-linux-gnu/busybox" "$root/bin/busybox"
+	chmod 0755 "$root/bin/busybox" "$root/lib/x86_64-linux-gnu/"*
+	ln -s /lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$root/lib64/ld-linux-x86-64.so.2"
 }
 
 # extract_vmlinux VMLINUZ OUT: the ELF kernel inside Debian's xz-compressed bzImage.
@@ -110,8 +108,11 @@ ip link set lo up
 echo "xenbox-guest: asking for a DHCP lease on eth0"
 if udhcpc -i eth0 -n -q -t 20 -T 2 -s /bin/udhcpc-script; then
 	ip -4 -o addr show dev eth0
-	wget -q -T 10 -O /user-data http://169.254.169.254/latest/user-data ||
-		echo "xenbox-guest: fetching user-data failed"
+	# Limitation: busybox's wget segfaults in this guest (not on the build host), so the
+	# request is written by hand through nc; the body follows the blank line after the headers.
+	printf 'GET /latest/user-data HTTP/1.0\r\nHost: 169.254.169.254\r\n\r\n' |
+		nc -w 10 169.254.169.254 80 >/response || echo "xenbox-guest: fetching user-data failed"
+	sed '1,/^\r*$/d' /response >/user-data
 	echo "xenbox-guest: user-data=<<<$(cat /user-data)>>>"
 else
 	echo "xenbox-guest: no DHCP lease"
@@ -167,19 +168,18 @@ make_image() {
 }
 
 main() {
-	local dom0_dir="${1:-}" out_dir="${2:-}" busybox debug_dir image
+	local dom0_dir="${1:-}" out_dir="${2:-}" debug_dir image
 	[[ -n "$dom0_dir" && -n "$out_dir" && $# == 2 ]] ||
 		fatal "usage: linux-guest.sh DOM0_DIR OUTDIR"
 	[[ -f "$dom0_dir/vmlinuz" && -f "$dom0_dir/dom0.img" ]] ||
 		fatal "$dom0_dir has no vmlinuz and dom0.img; give what dom0-image.sh printed"
 	install_host_tools
-	busybox="$(busybox_static)"
 	mkdir -p "$out_dir"
 	work_dir="$(mktemp -d "$out_dir/.linux-guest.XXXXXX")"
 	trap cleanup EXIT
 
 	mkdir -p "$work_dir/initrd/"{bin,dev,lib,proc,sys} "$work_dir/tree/boot/grub"
-	install -m 0755 "$busybox" "$work_dir/initrd/bin/busybox"
+	dump_busybox "$dom0_dir/dom0.img" "$work_dir/initrd"
 	dump_netfront "$dom0_dir/dom0.img" "$work_dir/initrd/lib/xen-netfront.ko"
 	write_init "$work_dir/initrd"
 	make_initrd "$work_dir/initrd" "$work_dir/tree/boot/initrd.img"

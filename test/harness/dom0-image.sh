@@ -179,6 +179,11 @@ main() {
 	build_xenbox "$xenbox"
 	key="$(inputs_key "$xenbox")"
 	out="$CACHE_DIR/dom0/$key"
+	# One build at a time: builds share the Xen and GRUB build trees, and two runs of the same
+	# inputs would otherwise remove each other's work.
+	mkdir -p "$CACHE_DIR/dom0"
+	exec 9>"$CACHE_DIR/dom0/build.lock"
+	flock 9
 	if [[ -f "$out/ready" ]]; then
 		rm -f "$xenbox"
 		printf '%s\n' "$out"
@@ -202,7 +207,20 @@ main() {
 	touch "$work/ready"
 	rm -rf "$out"
 	mv "$work" "$out"
+	prune_old_images
 	printf '%s\n' "$out"
+}
+
+# prune_old_images: keep the newest three images, each a few GiB, and drop what interrupted
+# builds left (no build runs while the lock is held).
+prune_old_images() {
+	local old
+	find "$CACHE_DIR/dom0" -mindepth 1 -maxdepth 1 -type d -name '*.tmp' -exec rm -rf {} +
+	while read -r old; do
+		log "removing the old dom0 image $old"
+		rm -rf "$old"
+	done < <(find "$CACHE_DIR/dom0" -mindepth 2 -maxdepth 2 -name ready -printf '%T@ %h\n' |
+		sort -rn | tail -n +4 | cut -d' ' -f2-)
 }
 
 main "$@"

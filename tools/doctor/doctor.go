@@ -1,6 +1,7 @@
 // Package doctor checks that the Xen box can run a debug session: Xen running, a hypervisor
-// built with gdbsx support, gdbsx matching it, the PV-GRUB binaries, a free gdbsx port, and a
-// recent enough gdb on this machine. Each failed check says how to fix it.
+// built with gdbsx support, gdbsx matching it, the PV-GRUB binaries, the guests' network
+// (xenbr0, bridged frames through iptables, the metadata vif hook and service), a free gdbsx
+// port, and a recent enough gdb on this machine. Each failed check says how to fix it.
 package doctor
 
 import (
@@ -36,14 +37,14 @@ type Host struct {
 // Run performs every check in the order a user fixes them.
 func Run(ctx context.Context, host Host) []Check {
 	xenCheck, info := checkXen(ctx, host)
-	return []Check{
+	checks := []Check{
 		xenCheck,
 		checkHypervisorGDBSX(ctx, host, xenCheck.OK),
 		checkGDBSX(ctx, host, info),
 		checkPVGrub(ctx, host),
-		checkPort(ctx, host),
-		checkLocalGDB(ctx, host),
 	}
+	checks = append(checks, checkNetwork(ctx, host)...)
+	return append(checks, checkPort(ctx, host), checkLocalGDB(ctx, host))
 }
 
 // Failed reports whether any check failed.

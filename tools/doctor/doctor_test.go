@@ -91,18 +91,31 @@ type fakes struct {
 	gdb    string
 }
 
+// Commands the network checks run in dom0, as the fake runner knows them.
+var (
+	ipAddrXenbr0   = "ip -j -d addr show dev xenbr0"
+	probeMetadata  = "timeout 5 bash -c " + metadataProbe + " probe 10.99.0.1 80"
+	metadataAnswer = "HTTP/1.0 200 OK\r\n"
+)
+
 // healthyBox is a box provisioned as xenbox expects, with gdb 13 on this machine.
 func healthyBox() *fakes {
 	return &fakes{
 		runner: &fakeRunner{replies: map[string]reply{
 			"xenhypfs cat /buildinfo/config": {stdout: "CONFIG_X86=y\nCONFIG_GDBSX=y\n"},
 			"/usr/local/sbin/gdbsx -c 7 64":  {stdout: "vcpu 0 rip: ffffffff80000000\n"},
+			ipAddrXenbr0:                     {stdout: testdata("ip-addr-xenbr0.json")},
+			probeMetadata:                    {stdout: metadataAnswer},
 		}},
 		box: &session.MemoryBox{BusyPorts: map[int]bool{}, Files: map[string][]byte{
 			session.PVGrubWholeDiskPath:   nil,
 			session.PVGrubPartitionedPath: nil,
 			session.GDBSXPath:             nil,
 			session.GDBSXVersionPath:      []byte("4.17.5\n"),
+			bridgeNetfilterPath:           []byte("1\n"),
+			MetadataHookPath:              nil,
+			MetadataHelperPath:            nil,
+			MetadataConfigPath:            []byte(testdata("xenbox-metadata")),
 		}},
 		xl:  &fakeXL{xenVersion: "4.17.5-pre", domains: map[string]int{}},
 		gdb: "GNU gdb (Debian 13.1-3) 13.1\nCopyright (C) 2023 Free Software Foundation, Inc.\n",
@@ -127,8 +140,8 @@ func TestHealthyBoxPassesEveryCheck(t *testing.T) {
 	if Failed(checks) {
 		t.Fatalf("checks failed on a healthy box: %+v", checks)
 	}
-	if len(checks) != 6 {
-		t.Errorf("got %d checks, want 6", len(checks))
+	if len(checks) != 10 {
+		t.Errorf("got %d checks, want 10", len(checks))
 	}
 	if len(box.xl.domains) != 0 {
 		t.Errorf("probe domain left behind: %v", box.xl.domains)
@@ -217,6 +230,75 @@ func TestEachBrokenPartFailsItsCheckWithFix(t *testing.T) {
 			wantFix:    "pick another --port",
 		},
 		{
+			name:       "no bridge",
+			breakBox:   func(f *fakes) { delete(f.runner.replies, ipAddrXenbr0) },
+			check:      CheckBridge,
+			wantDetail: "no xenbr0 in fake dom0",
+			wantFix:    "provisioners/network.sh",
+		},
+		{
+			name: "bridge down",
+			breakBox: func(f *fakes) {
+				f.runner.replies[ipAddrXenbr0] = reply{stdout: testdata("ip-addr-xenbr0-down.json")}
+			},
+			check:      CheckBridge,
+			wantDetail: "xenbr0 is down",
+			wantFix:    "provisioners/network.sh",
+		},
+		{
+			name: "xenbr0 is not a bridge",
+			breakBox: func(f *fakes) {
+				f.runner.replies[ipAddrXenbr0] = reply{stdout: testdata("ip-addr-eth0.json")}
+			},
+			check:      CheckBridge,
+			wantDetail: `xenbr0 is a "veth" link, not a bridge`,
+			wantFix:    "provisioners/network.sh",
+		},
+		{
+			name:       "br_netfilter not loaded",
+			breakBox:   func(f *fakes) { delete(f.box.Files, bridgeNetfilterPath) },
+			check:      CheckBridgeNetfilter,
+			wantDetail: "br_netfilter is not loaded",
+			wantFix:    "provisioners/metadata.sh",
+		},
+		{
+			name:       "bridged frames skip iptables",
+			breakBox:   func(f *fakes) { f.box.Files[bridgeNetfilterPath] = []byte("0\n") },
+			check:      CheckBridgeNetfilter,
+			wantDetail: "net.bridge.bridge-nf-call-iptables is 0",
+			wantFix:    "provisioners/metadata.sh",
+		},
+		{
+			name:       "hook missing",
+			breakBox:   func(f *fakes) { delete(f.box.Files, MetadataHookPath) },
+			check:      CheckHook,
+			wantDetail: "missing " + MetadataHookPath,
+			wantFix:    "provisioners/metadata.sh",
+		},
+		{
+			name:       "metadata service not listening",
+			breakBox:   func(f *fakes) { delete(f.runner.replies, probeMetadata) },
+			check:      CheckMetadata,
+			wantDetail: "nothing answers on 10.99.0.1:80",
+			wantFix:    "journalctl -u xenbox-metadata",
+		},
+		{
+			name: "something else on the metadata port",
+			breakBox: func(f *fakes) {
+				f.runner.replies[probeMetadata] = reply{stdout: "HTTP/1.1 404 Not Found\r\n"}
+			},
+			check:      CheckMetadata,
+			wantDetail: `10.99.0.1:80 answered "HTTP/1.1 404 Not Found"`,
+			wantFix:    "systemctl status xenbox-metadata",
+		},
+		{
+			name:       "metadata service without a bridge address",
+			breakBox:   func(f *fakes) { delete(f.runner.replies, ipAddrXenbr0) },
+			check:      CheckMetadata,
+			wantDetail: "not checked: xenbr0 has no address",
+			wantFix:    "provisioners/network.sh",
+		},
+		{
 			name:       "gdb too old",
 			breakBox:   func(f *fakes) { f.gdb = "GNU gdb (GDB) 7.11.1\n" },
 			check:      CheckLocalGDB,
@@ -253,6 +335,31 @@ func TestEachBrokenPartFailsItsCheckWithFix(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestMetadataCheckFollowsTheServiceConfig(t *testing.T) {
+	box := healthyBox()
+	box.box.Files[MetadataConfigPath] = []byte("XENBOX_METADATA_BRIDGE=br-guests\n" +
+		"XENBOX_METADATA_ADDRESS=\"192.0.2.1\"\nXENBOX_METADATA_PORT=8080\n")
+	box.runner.replies["ip -j -d addr show dev br-guests"] = reply{
+		stdout: testdata("ip-addr-xenbr0.json")}
+	box.runner.replies["timeout 5 bash -c "+metadataProbe+" probe 192.0.2.1 8080"] = reply{
+		stdout: metadataAnswer}
+
+	checks := Run(context.Background(), box.host())
+
+	check := find(t, checks, CheckMetadata)
+	if !check.OK || check.Detail != "http://192.0.2.1:8080/latest/meta-data/" {
+		t.Errorf("metadata check = %+v, want it ok on 192.0.2.1:8080", check)
+	}
+}
+
+func testdata(name string) string {
+	data, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		panic(err)
+	}
+	return string(data)
 }
 
 func find(t *testing.T, checks []Check, name string) Check {

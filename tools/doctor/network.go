@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -130,7 +131,7 @@ func checkBridge(ctx context.Context, host Host, bridge string) (Check, string) 
 	case link.LinkInfo.Kind != "bridge":
 		return failed(CheckBridge, fmt.Sprintf("%s is a %q link, not a bridge", bridge,
 			link.LinkInfo.Kind), fixBridge), ""
-	case !contains(link.Flags, "UP"):
+	case !slices.Contains(link.Flags, "UP"):
 		return failed(CheckBridge, bridge+" is down", fixBridge), ""
 	}
 	for _, address := range link.Addresses {
@@ -217,13 +218,4 @@ func checkMetadataService(ctx context.Context, host Host, settings metadataSetti
 			endpoint, status), fixService)
 	}
 	return passed(CheckMetadata, "http://"+endpoint+"/latest/meta-data/")
-}
-
-func contains(values []string, want string) bool {
-	for _, value := range values {
-		if value == want {
-			return true
-		}
-	}
-	return false
 }
