@@ -74,14 +74,17 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# write_ssh_config STATE IMAGES PORT: the key is copied into STATE, so that the dom0 stays
+# reachable when a newer build prunes the cached image it came from.
 write_ssh_config() {
 	local state="$1" images="$2" port="$3"
+	install -m 0600 "$images/id_ed25519" "$state/id_ed25519"
 	cat >"$state/ssh_config" <<CONFIG
 Host dom0
   HostName 127.0.0.1
   Port $port
   User root
-  IdentityFile $images/id_ed25519
+  IdentityFile $state/id_ed25519
   IdentitiesOnly yes
   StrictHostKeyChecking no
   UserKnownHostsFile /dev/null

@@ -69,6 +69,7 @@ func (x *fakeXL) DomID(_ context.Context, name string) (int, error) {
 }
 
 func (x *fakeXL) Unpause(context.Context, string) error { return nil }
+func (x *fakeXL) Pause(context.Context, string) error   { return nil }
 
 func (x *fakeXL) Destroy(_ context.Context, name string) error {
 	delete(x.domains, name)

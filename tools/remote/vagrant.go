@@ -37,6 +37,11 @@ func VagrantSSHConfig(ctx context.Context, vagrantDir, machine string) ([]byte, 
 	vagrant.Stderr = &stderr
 
 	config, err := vagrant.Output()
+	if errors.Is(err, exec.ErrNotFound) {
+		return nil, fmt.Errorf("find the Xen box: vagrant is not installed; point xenbox at a " +
+			"dom0 with --ssh-config FILE --ssh-host HOST or --target ssh://root@HOST:PORT, " +
+			"or --target local inside dom0")
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read the ssh settings of the box in %s: %w: %s; is the box up "+
 			"(vagrant up)?", vagrantDir, err, lastLines(stderr.String(), 3))

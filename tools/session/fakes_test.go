@@ -27,6 +27,7 @@ type fakeXL struct {
 	// gdbsx, when set, lets Unpause record how many stubs were attached at that moment.
 	gdbsx          *fakeGDBSX
 	stubsAtUnpause []int
+	pauses         int // calls of Pause
 }
 
 func newFakeXL(box *fakeBox) *fakeXL {
@@ -55,6 +56,15 @@ func (x *fakeXL) DomID(_ context.Context, name string) (int, error) {
 	return id, nil
 }
 
+func (x *fakeXL) Pause(_ context.Context, name string) error {
+	if _, ok := x.domains[name]; !ok {
+		return fmt.Errorf("xl pause %s: %w", name, xen.ErrNoSuchDomain)
+	}
+	x.paused[name] = true
+	x.pauses++
+	return nil
+}
+
 func (x *fakeXL) Unpause(_ context.Context, name string) error {
 	x.paused[name] = false
 	if x.gdbsx != nil {
@@ -75,7 +85,11 @@ func (x *fakeXL) Destroy(_ context.Context, name string) error {
 func (x *fakeXL) List(context.Context) ([]xen.DomainInfo, error) {
 	var list []xen.DomainInfo
 	for name, id := range x.domains {
-		list = append(list, xen.DomainInfo{Name: name, ID: id})
+		state := "-b----"
+		if x.paused[name] {
+			state = "--p---"
+		}
+		list = append(list, xen.DomainInfo{Name: name, ID: id, State: state})
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
 	return list, nil

@@ -9,8 +9,10 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 
 	"github.com/xenbox/xenbox/tools/remote"
+	"github.com/xenbox/xenbox/tools/xen"
 )
 
 // Debugger runs gdb on this machine with the terminal attached.
@@ -172,4 +174,28 @@ func writeKernelBreakScript() (string, error) {
 		return "", fmt.Errorf("write gdb's breakpoint script: %w", err)
 	}
 	return file.Name(), nil
+}
+
+// Interrupt stops the session's domain so that gdb gets its prompt back: gdbsx does not read
+// gdb's ^C while the guest runs, but it waits for the domain to be paused and reports that as
+// an interrupt. A domain that is paused already (gdb is at its prompt) is left alone, or its
+// pauses would outnumber gdbsx's unpauses.
+func Interrupt(ctx context.Context, host Host, state State) error {
+	domains, err := host.XL.List(ctx)
+	if err != nil {
+		return fmt.Errorf("interrupt domain %s: %w", state.Domain, err)
+	}
+	for _, domain := range domains {
+		if domain.Name != state.Domain {
+			continue
+		}
+		if strings.Contains(domain.State, "p") {
+			return nil
+		}
+		if err := host.XL.Pause(ctx, state.Domain); err != nil {
+			return fmt.Errorf("interrupt domain %s: %w", state.Domain, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("interrupt domain %s: %w", state.Domain, xen.ErrNoSuchDomain)
 }

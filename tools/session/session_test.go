@@ -509,3 +509,24 @@ func TestA32BitKernelNeedsDirectBoot(t *testing.T) {
 		t.Errorf("Domain() of a 32-bit kernel with --direct: %v", err)
 	}
 }
+
+func TestInterruptPausesARunningDomainOnly(t *testing.T) {
+	host, fakes := newTestHost()
+	state, err := Start(context.Background(), host, testSpec(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fakes.xl.paused[testDomain] = false // gdb continued: the guest runs
+
+	if err := Interrupt(context.Background(), host, state); err != nil {
+		t.Fatal(err)
+	}
+	if err := Interrupt(context.Background(), host, state); err != nil {
+		t.Fatal(err)
+	}
+
+	if !fakes.xl.paused[testDomain] || fakes.xl.pauses != 1 {
+		t.Errorf("domain paused %v after %d pauses; want paused once, the second ^C finding "+
+			"it paused already", fakes.xl.paused[testDomain], fakes.xl.pauses)
+	}
+}

@@ -34,6 +34,9 @@ type XL interface {
 	Create(ctx context.Context, configPath string, paused bool) error
 	DomID(ctx context.Context, name string) (int, error) // ErrNoSuchDomain when absent
 	Unpause(ctx context.Context, name string) error
+	// Pause stops the domain's vCPUs; gdbsx, waiting for the domain to stop, then reports it
+	// to gdb as an interrupt.
+	Pause(ctx context.Context, name string) error
 	Destroy(ctx context.Context, name string) error
 	List(ctx context.Context) ([]DomainInfo, error)
 	Info(ctx context.Context) (HostInfo, error)

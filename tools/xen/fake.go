@@ -90,6 +90,23 @@ func (f *FakeXL) DomID(ctx context.Context, name string) (int, error) {
 }
 
 // Unpause marks the domain called name as running.
+// Pause marks the domain called name as paused.
+func (f *FakeXL) Pause(ctx context.Context, name string) error {
+	if err := f.record("Pause", "pause", name); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+
+	domain, ok := f.domains[name]
+	if !ok {
+		return fmt.Errorf("pause domain %s: %w", name, ErrNoSuchDomain)
+	}
+	domain.State = "--p---"
+	f.domains[name] = domain
+	return nil
+}
+
 func (f *FakeXL) Unpause(ctx context.Context, name string) error {
 	if err := f.record("Unpause", "unpause", name); err != nil {
 		return err

@@ -56,6 +56,14 @@ func (x *RemoteXL) Unpause(ctx context.Context, name string) error {
 	return nil
 }
 
+// Pause stops the vCPUs of the domain called name.
+func (x *RemoteXL) Pause(ctx context.Context, name string) error {
+	if _, err := x.runner.Output(ctx, "xl", "pause", name); err != nil {
+		return fmt.Errorf("pause domain %s: %w", name, noSuchDomain(err))
+	}
+	return nil
+}
+
 // Destroy ends the domain called name at once; ErrNoSuchDomain when it is not running.
 func (x *RemoteXL) Destroy(ctx context.Context, name string) error {
 	if _, err := x.runner.Output(ctx, "xl", "destroy", name); err != nil {

@@ -77,6 +77,9 @@ func (env *environment) gdb(c *cli.Context) error {
 	interrupts := make(chan os.Signal, 1)
 	signal.Notify(interrupts, os.Interrupt)
 	defer signal.Stop(interrupts)
+	done := make(chan struct{})
+	defer close(done)
+	go env.interruptOnSignal(c, host, state, interrupts, done)
 
 	debugger := env.newDebugger(gdbBinary())
 	if c.Bool(flagVerbose) {
@@ -88,6 +91,22 @@ func (env *environment) gdb(c *cli.Context) error {
 		return err
 	}
 	return exitStatus(code)
+}
+
+// interruptOnSignal pauses the domain on each ^C until done, so that gdb stops a running
+// guest: gdbsx itself does not hear gdb's interrupt while the guest runs.
+func (env *environment) interruptOnSignal(c *cli.Context, host *dom0, state session.State,
+	interrupts <-chan os.Signal, done <-chan struct{}) {
+	for {
+		select {
+		case <-done:
+			return
+		case <-interrupts:
+			if err := session.Interrupt(c.Context, host.host, state); err != nil {
+				fmt.Fprintf(env.stderr, "xenbox: %v\n", err)
+			}
+		}
+	}
 }
 
 // sessionFor loads the session of spec's domain, or runs debug when there is none.
