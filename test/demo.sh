@@ -91,9 +91,9 @@ main() {
 	xenbox images
 	name="$(sample_name)"
 
-	say "copy the image into the box (a second sync sends nothing)"
-	xenbox sync "$name"
-	xenbox sync "$name"
+	say "copy the image into the box for domain demo-pvgrub (a second sync sends nothing)"
+	xenbox sync --name demo-pvgrub "$name"
+	xenbox sync --name demo-pvgrub "$name"
 
 	say "debug through PV-GRUB, as on EC2"
 	debug_and_show "$name" demo-pvgrub
