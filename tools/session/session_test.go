@@ -530,3 +530,17 @@ func TestInterruptPausesARunningDomainOnly(t *testing.T) {
 			"it paused already", fakes.xl.paused[testDomain], fakes.xl.pauses)
 	}
 }
+
+func TestStartOnABusyPortFailsBeforeCopyingTheImage(t *testing.T) {
+	host, fakes := newTestHost()
+	fakes.box.BusyPorts[DefaultPort] = true
+
+	_, err := Start(context.Background(), host, testSpec(), nil)
+
+	if err == nil || !strings.Contains(err.Error(), "is in use") {
+		t.Fatalf("Start = %v, want the busy port named", err)
+	}
+	if len(fakes.box.Synced) != 0 {
+		t.Errorf("copied %v before finding the port busy", fakes.box.Synced)
+	}
+}

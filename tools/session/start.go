@@ -25,6 +25,12 @@ func Start(ctx context.Context, host Host, spec Spec, steps *Steps) (State, erro
 		return State{}, fmt.Errorf("render xl config of %s: %w", domain.Name, err)
 	}
 
+	// A running domain or a busy port fails before the image is copied, not after.
+	if problems := domainAndPortProblems(ctx, host, spec, domain); len(problems) > 0 {
+		return State{}, fmt.Errorf("cannot start domain %s:\n%w", domain.Name,
+			errors.Join(problems...))
+	}
+
 	if err := SyncArtifact(ctx, host.Box, spec, steps); err != nil {
 		return State{}, err
 	}
@@ -46,6 +52,23 @@ func Start(ctx context.Context, host Host, spec Spec, steps *Steps) (State, erro
 // Preflight fails, before xl is called, on everything in dom0 that would make the domain or
 // gdbsx fail, each with what to do about it.
 func Preflight(ctx context.Context, host Host, spec Spec, domain xlconfig.Domain) error {
+	problems := domainAndPortProblems(ctx, host, spec, domain)
+
+	for _, file := range requiredFiles(spec, domain) {
+		if err := requireFile(ctx, host.Box, file.path, file.fix); err != nil {
+			problems = append(problems, err)
+		}
+	}
+
+	if err := errors.Join(problems...); err != nil {
+		return fmt.Errorf("cannot start domain %s:\n%w", domain.Name, err)
+	}
+	return nil
+}
+
+// domainAndPortProblems says what stops a domain of that name, or its gdbsx, from starting.
+func domainAndPortProblems(ctx context.Context, host Host, spec Spec,
+	domain xlconfig.Domain) []error {
 	var problems []error
 
 	if _, err := host.XL.DomID(ctx, domain.Name); err == nil {
@@ -64,17 +87,7 @@ func Preflight(ctx context.Context, host Host, spec Spec, domain xlconfig.Domain
 			"port %d is in use in %s; stop what listens there or pick another --port",
 			port, host.Box.Where()))
 	}
-
-	for _, file := range requiredFiles(spec, domain) {
-		if err := requireFile(ctx, host.Box, file.path, file.fix); err != nil {
-			problems = append(problems, err)
-		}
-	}
-
-	if err := errors.Join(problems...); err != nil {
-		return fmt.Errorf("cannot start domain %s:\n%w", domain.Name, err)
-	}
-	return nil
+	return problems
 }
 
 type requiredFile struct{ path, fix string }
