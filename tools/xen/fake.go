@@ -89,26 +89,20 @@ func (f *FakeXL) DomID(ctx context.Context, name string) (int, error) {
 	return domain.ID, nil
 }
 
-// Unpause marks the domain called name as running.
 // Pause marks the domain called name as paused.
 func (f *FakeXL) Pause(ctx context.Context, name string) error {
-	if err := f.record("Pause", "pause", name); err != nil {
-		return err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-
-	domain, ok := f.domains[name]
-	if !ok {
-		return fmt.Errorf("pause domain %s: %w", name, ErrNoSuchDomain)
-	}
-	domain.State = "--p---"
-	f.domains[name] = domain
-	return nil
+	return f.setState("Pause", "pause", name, "--p---")
 }
 
+// Unpause marks the domain called name as running.
 func (f *FakeXL) Unpause(ctx context.Context, name string) error {
-	if err := f.record("Unpause", "unpause", name); err != nil {
+	return f.setState("Unpause", "unpause", name, "-b----")
+}
+
+// setState records the call of method (xl's verb) and gives the domain state, as `xl list`
+// shows it.
+func (f *FakeXL) setState(method, verb, name, state string) error {
+	if err := f.record(method, verb, name); err != nil {
 		return err
 	}
 	f.mu.Lock()
@@ -116,9 +110,9 @@ func (f *FakeXL) Unpause(ctx context.Context, name string) error {
 
 	domain, ok := f.domains[name]
 	if !ok {
-		return fmt.Errorf("unpause domain %s: %w", name, ErrNoSuchDomain)
+		return fmt.Errorf("%s domain %s: %w", verb, name, ErrNoSuchDomain)
 	}
-	domain.State = "-b----"
+	domain.State = state
 	f.domains[name] = domain
 	return nil
 }
