@@ -73,9 +73,10 @@ boot_by_default() {
 	config="$(dest /etc/default/grub.d/xenbox.cfg)"
 	mkdir -p "$(dirname "$config")"
 	cat >"$config.tmp" <<'GRUB'
-# Written by xenbox's hypervisor provisioner: boot Xen (the gdbsx build sorts first).
+# Written by xenbox's hypervisor provisioner: boot Xen. The first "with Xen hypervisor" entry
+# boots the newest hypervisor, and the gdbsx build's version sorts above Debian's.
 XEN_OVERRIDE_GRUB_DEFAULT=1
-GRUB_DEFAULT=0
+GRUB_DEFAULT="${GRUB_DISTRIBUTOR:-Debian} GNU/Linux, with Xen hypervisor"
 GRUB_TIMEOUT=1
 GRUB
 	if cmp -s "$config.tmp" "$config"; then

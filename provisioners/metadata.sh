@@ -11,15 +11,20 @@
 # Usage: metadata.sh
 #
 # Environment:
-#   XENBOX_METADATA_BRIDGE  bridge the guests sit on, written to the config on first run
-#                           (default xenbr0)
+#   XENBOX_METADATA_BRIDGE     bridge the guests sit on, written to the config on first run
+#                              (default xenbr0)
+#   XENBOX_METADATA_USER_DATA  user-data served to guests whose record has none, as text (at
+#                              most 16384 bytes); unset or empty serves `{}`. Applied on every
+#                              run: a run without it takes back what an earlier run set.
 #   XENBOX_DESTDIR, XENBOX_VERBOSE: see common.sh
 #
 # Changes: installs iptables; writes /etc/xen/scripts/vif-post.d/xenbox-metadata.hook,
 # /usr/local/lib/xenbox/vif-metadata, /etc/default/xenbox-metadata (only when missing),
 # /etc/modules-load.d/xenbox-metadata.conf, /etc/sysctl.d/90-xenbox-metadata.conf,
-# /etc/systemd/system/xenbox-metadata.service (enabled) and /var/lib/xenbox/metadata; loads
-# br_netfilter and sets the sysctl when installing into this machine.
+# /etc/systemd/system/xenbox-metadata.service (enabled) and /var/lib/xenbox/metadata; with
+# XENBOX_METADATA_USER_DATA writes /etc/xenbox/default-user-data and the unit's drop-in
+# xenbox-metadata.service.d/default-user-data.conf, without it removes both; loads
+# br_netfilter and sets the sysctl, and restarts the service, when installing into this machine.
 set -euo pipefail
 # shellcheck source=common.sh
 source "$(dirname "$0")/common.sh"
@@ -28,6 +33,20 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 SERVICE=xenbox-metadata.service
 SYSCTL_CONF=/etc/sysctl.d/90-xenbox-metadata.conf
 MODULES_CONF=/etc/modules-load.d/xenbox-metadata.conf
+DEFAULT_USER_DATA=/etc/xenbox/default-user-data
+DEFAULT_USER_DATA_DROP_IN="/etc/systemd/system/$SERVICE.d/default-user-data.conf"
+# EC2's limit on user-data, which the service enforces too.
+MAX_USER_DATA_BYTES=16384
+
+# check_user_data: refuse user-data the service would refuse, before changing anything.
+check_user_data() {
+	local bytes
+	bytes="$(printf '%s' "${XENBOX_METADATA_USER_DATA:-}" | wc -c)"
+	if ((bytes > MAX_USER_DATA_BYTES)); then
+		fatal "XENBOX_METADATA_USER_DATA is $bytes bytes, over EC2's user-data limit of" \
+			"$MAX_USER_DATA_BYTES; shorten it"
+	fi
+}
 
 # install_packages: iptables with its physdev and comment matches.
 install_packages() {
@@ -41,6 +60,14 @@ install_text() {
 	cat >"$text"
 	install_file "$text" "$1" "$2"
 	rm -f "$text"
+}
+
+# remove_file PATH: remove PATH inside the installation root, when it is there.
+remove_file() {
+	if [[ -e "$(dest "$1")" ]]; then
+		rm -f "$(dest "$1")"
+		log "removed $1"
+	fi
 }
 
 # install_hook: the hook vif-bridge sources, and the script it runs.
@@ -103,7 +130,25 @@ RestartSec=3
 [Install]
 WantedBy=multi-user.target
 UNIT
+	install_default_user_data
 	enable_service
+}
+
+# install_default_user_data: the user-data asked for, and a drop-in pointing the service at it;
+# without any, neither, so the service serves `{}`. The drop-in is separate from
+# /etc/default/xenbox-metadata, which is the user's once written.
+install_default_user_data() {
+	if [[ -z "${XENBOX_METADATA_USER_DATA:-}" ]]; then
+		remove_file "$DEFAULT_USER_DATA_DROP_IN"
+		remove_file "$DEFAULT_USER_DATA"
+		return 0
+	fi
+	printf '%s' "$XENBOX_METADATA_USER_DATA" | install_text "$DEFAULT_USER_DATA" 0644
+	install_text "$DEFAULT_USER_DATA_DROP_IN" 0644 <<DROP_IN
+# Written by xenbox's metadata.sh from XENBOX_METADATA_USER_DATA; removed by a run without it.
+[Service]
+Environment=XENBOX_METADATA_DEFAULT_USER_DATA=$DEFAULT_USER_DATA
+DROP_IN
 }
 
 # enable_service: enabled at boot; started now when systemd runs this machine.
@@ -127,6 +172,7 @@ enable_service() {
 
 main() {
 	require_root
+	check_user_data
 	install_packages
 	install_hook
 	install_config

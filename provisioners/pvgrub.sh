@@ -15,22 +15,58 @@
 # \"), so the kernel gets the menu.lst text byte for byte, as from AWS's PV-GRUB.
 #
 # Usage: pvgrub.sh [build|install|all]    (default: all)
-#   build    build into XENBOX_BUILD_DIR/pvgrub and print that directory
-#   install  install the images built, or those in XENBOX_PVGRUB_DIR when set
+#   build    build the variants asked for into XENBOX_BUILD_DIR/pvgrub and print that directory
+#   install  install the variants asked for, built or from XENBOX_PVGRUB_DIR when set, and
+#            remove the installed variants not asked for
 #
 # Environment:
-#   XENBOX_PVGRUB_DIR  a directory with prebuilt pv-grub-hd0-x86_64.bin and
-#                      pv-grub-hd00-x86_64.bin to install instead of building
+#   XENBOX_PVGRUB_VARIANTS  the layouts to build and install, space separated: hd0, hd00 or
+#                           both (default "hd0 hd00"; empty means the default). `xenbox doctor`
+#                           expects both, and an image of a layout left out cannot boot
+#                           through PV-GRUB.
+#   XENBOX_PVGRUB_DIR       a directory with prebuilt pv-grub-VARIANT-x86_64.bin of each variant
+#                           asked for, to install instead of building
 #   XENBOX_DESTDIR, XENBOX_BUILD_DIR, XENBOX_VERBOSE: see common.sh
 #
-# Changes: writes /usr/local/lib/xenbox/pv-grub-hd0-x86_64.bin and pv-grub-hd00-x86_64.bin.
+# Changes: writes /usr/local/lib/xenbox/pv-grub-VARIANT-x86_64.bin of each variant asked for
+# and removes that of each variant not asked for.
 set -euo pipefail
 # shellcheck source=common.sh
 source "$(dirname "$0")/common.sh"
 
 GRUB_MODULES=(legacycfg normal configfile ext2 part_msdos linux gzio xzio echo test halt sleep)
-VARIANTS=(hd0 hd00)
+KNOWN_VARIANTS=(hd0 hd00)
+VARIANTS=()
 PATCH="$(cd "$(dirname "$0")" && pwd)/patches/grub-xen-verbatim-cmdline.patch"
+
+# choose_variants: VARIANTS from XENBOX_PVGRUB_VARIANTS, each once, in KNOWN_VARIANTS' order.
+choose_variants() {
+	local asked=() variant known
+	read -r -a asked <<<"${XENBOX_PVGRUB_VARIANTS:-${KNOWN_VARIANTS[*]}}"
+	for variant in "${asked[@]}"; do
+		if ! is_known_variant "$variant"; then
+			fatal "XENBOX_PVGRUB_VARIANTS has '$variant'; the variants are" \
+				"${KNOWN_VARIANTS[*]} (space separated)"
+		fi
+	done
+	for known in "${KNOWN_VARIANTS[@]}"; do
+		for variant in "${asked[@]}"; do
+			if [[ "$variant" == "$known" ]]; then
+				VARIANTS+=("$known")
+				break
+			fi
+		done
+	done
+}
+
+# is_known_variant NAME: whether NAME is a PV-GRUB variant this script builds.
+is_known_variant() {
+	local known
+	for known in "${KNOWN_VARIANTS[@]}"; do
+		[[ "$1" == "$known" ]] && return 0
+	done
+	return 1
+}
 
 # build_grub: GRUB 2 for the Xen platform, patched; prints the source tree's path.
 build_grub() {
@@ -104,19 +140,38 @@ build_pvgrub() {
 	printf '%s\n' "$out"
 }
 
-# install_pvgrub DIR: install the images of every variant from DIR.
+# install_pvgrub DIR: install the images of the variants asked for from DIR.
 install_pvgrub() {
 	local dir="$1" variant
 	for variant in "${VARIANTS[@]}"; do
 		[[ -f "$dir/pv-grub-$variant-x86_64.bin" ]] ||
 			fatal "$dir has no pv-grub-$variant-x86_64.bin; run pvgrub.sh build"
+	done
+	for variant in "${VARIANTS[@]}"; do
 		install_file "$dir/pv-grub-$variant-x86_64.bin" \
 			"$XENBOX_LIB_DIR/pv-grub-$variant-x86_64.bin" 0644
 	done
 }
 
+# remove_unasked_pvgrub: remove the installed images of the variants not asked for, so a run
+# with fewer variants leaves only those.
+remove_unasked_pvgrub() {
+	local known image
+	for known in "${KNOWN_VARIANTS[@]}"; do
+		if [[ " ${VARIANTS[*]} " == *" $known "* ]]; then
+			continue
+		fi
+		image="$XENBOX_LIB_DIR/pv-grub-$known-x86_64.bin"
+		if [[ -e "$(dest "$image")" ]]; then
+			rm -f "$(dest "$image")"
+			log "removed $image (not in XENBOX_PVGRUB_VARIANTS)"
+		fi
+	done
+}
+
 main() {
 	local action="${1:-all}" dir
+	choose_variants
 	case "$action" in
 	build)
 		build_pvgrub
@@ -131,6 +186,7 @@ main() {
 			fatal "install needs XENBOX_PVGRUB_DIR or run 'all' to build"
 		fi
 		install_pvgrub "$dir"
+		remove_unasked_pvgrub
 		;;
 	*)
 		fatal "unknown action '$action'; use build, install or all"

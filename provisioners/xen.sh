@@ -52,8 +52,10 @@ configure_dom0_memory() {
 	[[ "$memory" =~ ^[0-9]+[MG]$ ]] ||
 		fatal "XENBOX_DOM0_MEM=$memory: use a size like 1024M or 2G"
 	write_if_changed /etc/default/grub.d/xenbox-xen.cfg <<GRUB
-# Written by xenbox's xen provisioner.
-GRUB_CMDLINE_XEN_DEFAULT="dom0_mem=${memory},max:${memory} loglvl=all guest_loglvl=all"
+# Written by xenbox's xen provisioner. Xen and dom0 log to the first serial port, which
+# Packer, libvirt and VirtualBox keep.
+GRUB_CMDLINE_XEN_DEFAULT="dom0_mem=${memory},max:${memory} loglvl=all guest_loglvl=all console=com1,vga com1=115200,8n1"
+GRUB_CMDLINE_LINUX_XEN_REPLACE_DEFAULT="console=hvc0 console=tty0"
 GRUB
 }
 

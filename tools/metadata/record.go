@@ -25,7 +25,7 @@ type Record struct {
 	IP           string `json:"ip,omitempty"`  // the guest's address, when known
 	MAC          string `json:"mac,omitempty"` // the vif's MAC, found in dom0's neighbour table
 	InstanceType string `json:"instance-type,omitempty"`
-	// UserData is served at /latest/user-data; "" means DefaultUserData.
+	// UserData is served at /latest/user-data; "" means the service's default user-data.
 	UserData string `json:"user-data,omitempty"`
 	// NoUserData makes /latest/user-data a 404, as EC2 does for an instance launched without.
 	NoUserData       bool      `json:"no-user-data,omitempty"`

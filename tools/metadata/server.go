@@ -4,9 +4,10 @@
 // its own record (user-data, instance type, ids), found by the address it calls from.
 //
 // A guest with no record gets defaults rather than an error: user-data `{}` (what unik
-// expects), instance type t1.micro, and an instance-id derived from its address. A domain
-// started by hand with `xl create` then boots exactly as it did with the one-line Python
-// server of the manual set-up, and the ids stay stable for as long as the address does.
+// expects; the service can be given other default user-data), instance type t1.micro, and an
+// instance-id derived from its address. A domain started by hand with `xl create` then boots
+// exactly as it did with the one-line Python server of the manual set-up, and the ids stay
+// stable for as long as the address does.
 package metadata
 
 import (
@@ -31,8 +32,11 @@ type Config struct {
 	// RequireToken refuses GETs without a valid IMDSv2 token, like an instance with
 	// HttpTokens=required.
 	RequireToken bool
-	Log          *log.Logger      // one line per request; nil logs nothing
-	Now          func() time.Time // nil means time.Now
+	// DefaultUserData is served to a guest whose record sets no user-data; "" means
+	// the package's DefaultUserData.
+	DefaultUserData string
+	Log             *log.Logger      // one line per request; nil logs nothing
+	Now             func() time.Time // nil means time.Now
 }
 
 // Server answers EC2 instance metadata requests from the guests.
@@ -46,6 +50,9 @@ type Server struct {
 func NewServer(config Config) *Server {
 	if config.Now == nil {
 		config.Now = time.Now
+	}
+	if config.DefaultUserData == "" {
+		config.DefaultUserData = DefaultUserData
 	}
 	return &Server{config: config, tokens: newTokens(config.Now), started: config.Now()}
 }
@@ -145,6 +152,7 @@ func (s *Server) instanceOf(source netip.Addr) instance {
 			}
 		}
 	}
+	record.UserData = or(record.UserData, s.config.DefaultUserData)
 	return newInstance(record, found, source, s.neighbourMAC(source, record), s.started)
 }
 

@@ -15,11 +15,12 @@ import (
 
 // Flag names of `xenbox metadata serve`.
 const (
-	flagListen       = "listen"
-	flagAddress      = "address"
-	flagListenPort   = "listen-port"
-	flagRecords      = "records"
-	flagRequireToken = "require-token"
+	flagListen          = "listen"
+	flagAddress         = "address"
+	flagListenPort      = "listen-port"
+	flagRecords         = "records"
+	flagRequireToken    = "require-token"
+	flagDefaultUserData = "default-user-data"
 )
 
 // metadataCommand is `xenbox metadata serve`, the EC2 metadata service the box runs in dom0.
@@ -41,6 +42,10 @@ func (env *environment) metadataCommand() *cli.Command {
 					Value: "xenbr0", Usage: "bridge the guests sit on"},
 				&cli.StringFlag{Name: flagRecords, EnvVars: []string{"XENBOX_METADATA_RECORDS"},
 					Value: metadata.DefaultRecordDir, Usage: "`DIR` of the per-domain records"},
+				&cli.StringFlag{Name: flagDefaultUserData,
+					EnvVars: []string{"XENBOX_METADATA_DEFAULT_USER_DATA"},
+					Usage: "`FILE` whose content guests without their own user-data read " +
+						"(default: " + metadata.DefaultUserData + "; read once, at most 16 KiB)"},
 				&cli.BoolFlag{Name: flagRequireToken,
 					Usage: "IMDSv2 only: refuse requests without a valid session token"},
 			},
@@ -54,6 +59,11 @@ func (env *environment) serveMetadata(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return usagef("metadata serve takes no arguments, got %q", c.Args().Slice())
 	}
+	defaultUserData, err := readDefaultUserData(c.String(flagDefaultUserData))
+	if err != nil {
+		return err
+	}
+
 	address, err := metadata.ListenAddress(c.String(flagListen), c.String(flagAddress),
 		c.String(flagBridge), c.Int(flagListenPort))
 	if err != nil {
@@ -66,12 +76,17 @@ func (env *environment) serveMetadata(c *cli.Context) error {
 	}
 	logger := log.New(env.stderr, "", log.LstdFlags)
 	logger.Printf("serving EC2 metadata on %s from %s", listener.Addr(), c.String(flagRecords))
+	if defaultUserData != "" {
+		logger.Printf("guests without their own user-data read %s",
+			c.String(flagDefaultUserData))
+	}
 
 	server := metadata.NewServer(metadata.Config{
-		Store:        metadata.NewStore(c.String(flagRecords)),
-		Neighbours:   metadata.DefaultNeighbours,
-		RequireToken: c.Bool(flagRequireToken),
-		Log:          logger,
+		Store:           metadata.NewStore(c.String(flagRecords)),
+		Neighbours:      metadata.DefaultNeighbours,
+		RequireToken:    c.Bool(flagRequireToken),
+		DefaultUserData: defaultUserData,
+		Log:             logger,
 	})
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -80,4 +95,16 @@ func (env *environment) serveMetadata(c *cli.Context) error {
 	}
 	logger.Printf("metadata service stopped")
 	return nil
+}
+
+// readDefaultUserData is the content of the --default-user-data file, "" when none is given.
+func readDefaultUserData(path string) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	text, err := metadata.ReadUserDataFile(path)
+	if err != nil {
+		return "", fmt.Errorf("start the metadata service: %w", err)
+	}
+	return text, nil
 }
