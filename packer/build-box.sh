@@ -154,13 +154,16 @@ lint() {
 	local dir
 	"$PACKER" fmt -check -diff "$REPO_DIR/packer" || fatal "packer fmt needed: run $PACKER fmt packer/"
 	dir="$(mktemp -d)"
-	# A local stand-in for the base image: validating the default would fetch its checksums
-	# from cloud.debian.org.
-	: >"$dir/base.qcow2"
+	# Local stand-ins for the base image and the installer ISO: validating the defaults would
+	# fetch their checksums from Debian's servers.
+	: >"$dir/stand-in.iso"
+	local digest
+	digest="sha256:$(sha256sum <"$dir/stand-in.iso" | cut -d' ' -f1)"
 	(cd "$REPO_DIR" && "$PACKER" validate -var offline=true -var cloud_init=false \
-		-var "base_image=$dir/base.qcow2" -var "base_image_checksum=sha256:$(sha256sum \
-		<"$dir/base.qcow2" | cut -d' ' -f1)" -var "xenbox_binary=$BUILD/linux-amd64/xenbox" \
-		packer/xenbox.pkr.hcl) || { rm -rf "$dir"; fatal "packer validate of packer/xenbox.pkr.hcl failed"; }
+		-var "base_image=$dir/stand-in.iso" -var "base_image_checksum=$digest" \
+		-var "virtualbox_iso_url=$dir/stand-in.iso" -var "virtualbox_iso_checksum=$digest" \
+		-var "xenbox_binary=$BUILD/linux-amd64/xenbox" packer/xenbox.pkr.hcl) ||
+		{ rm -rf "$dir"; fatal "packer validate of packer/xenbox.pkr.hcl failed"; }
 	cp "$BUILD/packer-plugin-xenbox" "$dir/"
 	(cd "$REPO_DIR" && "$GO" build -o "$dir/packer-sdc" github.com/hashicorp/packer-plugin-sdk/cmd/packer-sdc)
 	(cd "$dir" && ./packer-sdc plugin-check packer-plugin-xenbox) >&2 ||

@@ -6,6 +6,12 @@
 #
 #   make box                          offline, from a base image made on this machine
 #   packer build -only=qemu.libvirt packer/xenbox.pkr.hcl    from Debian's cloud image
+#   packer build -only=virtualbox-iso.virtualbox packer/xenbox.pkr.hcl
+#       the VirtualBox box, installed from Debian's netinst ISO by packer/virtualbox/preseed.cfg
+#       and provisioned with the hypervisor, gdbsx and PV-GRUB built in the VM (it needs
+#       VirtualBox and the network). Run it after `make box`'s packer and plugin steps, with
+#       their Packer and PACKER_PLUGIN_PATH: packer/install-packer.sh, then the xenbox plugin
+#       and build/linux-amd64/xenbox built and installed as packer/build-box.sh does.
 #
 # Build from the repository's top directory: paths below are relative to it.
 
@@ -15,6 +21,10 @@ packer {
     qemu = {
       source  = "github.com/hashicorp/qemu"
       version = "= 1.1.7"
+    }
+    virtualbox = {
+      source  = "github.com/hashicorp/virtualbox"
+      version = "= 1.0.0"
     }
     xenbox = {
       source  = "github.com/xenbox/xenbox"
@@ -53,6 +63,34 @@ variable "ssh_private_key_file" {
   type        = string
   description = "Vagrant's insecure private key (its public half is in the box, as Vagrant base boxes have). Empty means ~/.vagrant.d/insecure_private_key."
   default     = ""
+}
+
+# VirtualBox installer ISO.
+
+variable "virtualbox_iso_url" {
+  type        = string
+  description = "URL or path of the Debian 12 netinst ISO the VirtualBox build installs from."
+  default     = "https://cdimage.debian.org/cdimage/archive/12.15.0/amd64/iso-cd/debian-12.15.0-amd64-netinst.iso"
+  validation {
+    condition     = can(regex("\\.iso$", var.virtualbox_iso_url))
+    error_message = "The virtualbox_iso_url must name an .iso file."
+  }
+}
+
+variable "virtualbox_iso_checksum" {
+  type        = string
+  description = "Checksum of virtualbox_iso_url, as Packer's iso_checksum takes it: \"sha256:...\" or \"file:\" and the URL or path of a checksum file listing the ISO."
+  default     = "file:https://cdimage.debian.org/cdimage/archive/12.15.0/amd64/iso-cd/SHA256SUMS"
+  validation {
+    condition     = can(regex("^(file:.+|sha256:[0-9a-fA-F]{64}|sha512:[0-9a-fA-F]{128})$", var.virtualbox_iso_checksum))
+    error_message = "The virtualbox_iso_checksum must be sha256:<64 hex digits>, sha512:<128 hex digits> or file:<checksum file>."
+  }
+}
+
+variable "virtualbox_localhost_reachable" {
+  type        = bool
+  description = "Let the installer reach Packer's HTTP server on the host's 127.0.0.1 through VirtualBox's NAT (--nat-localhostreachable1). VirtualBox 7 needs it; set false for VirtualBox 6.1, which lacks the option."
+  default     = true
 }
 
 # VM resources.
@@ -189,6 +227,12 @@ variable "output_dir" {
   default     = "build/packer-libvirt"
 }
 
+variable "virtualbox_output_dir" {
+  type        = string
+  description = "Where the VirtualBox build exports the VM (.ovf and its disk); it must not exist."
+  default     = "build/packer-virtualbox"
+}
+
 variable "box_dir" {
   type        = string
   description = "Where the box and its catalog metadata.json go."
@@ -223,6 +267,16 @@ locals {
   netdev   = "user,id=user.0,hostfwd=tcp:127.0.0.1:{{ .SSHHostPort }}-:22${var.offline ? ",restrict=on" : ""}"
   vm_name  = "xenbox.qcow2"
   box_args = var.box_version != "" ? "--version ${var.box_version}" : ""
+
+  # VirtualBox takes the disk size in MiB.
+  virtualbox_disk_mib = parseint(regex("^[0-9]+", var.disk_size), 10) * (regex("[GT]$", var.disk_size) == "T" ? 1048576 : 1024)
+  virtualbox_vboxmanage = concat([
+    # Xen boots as dom0 only when VirtualBox offers no paravirtualisation interface of its own.
+    ["modifyvm", "{{ .Name }}", "--paravirtprovider", "none"],
+    ["modifyvm", "{{ .Name }}", "--uart1", "0x3F8", "4", "--uartmode1", "file", abspath("${var.virtualbox_output_dir}/serial.log")],
+    ], var.virtualbox_localhost_reachable ? [
+    ["modifyvm", "{{ .Name }}", "--nat-localhostreachable1", "on"],
+  ] : [])
 }
 
 source "qemu" "libvirt" {
@@ -262,9 +316,57 @@ source "qemu" "libvirt" {
   shutdown_timeout     = "15m"
 }
 
+# The VirtualBox box: Debian 12 installed from its netinst ISO by the installer's preseeding,
+# then provisioned as the libvirt box is.
+# Limitation: VirtualBox on Apple silicon runs only arm64 guests; this box is amd64, so it
+# builds and runs on Intel Macs and x86-64 Linux or Windows hosts only.
+source "virtualbox-iso" "virtualbox" {
+  iso_url              = var.virtualbox_iso_url
+  iso_checksum         = var.virtualbox_iso_checksum
+  iso_interface        = "sata"
+  guest_os_type        = "Debian_64"
+  hard_drive_interface = "sata"
+  disk_size            = local.virtualbox_disk_mib
+  memory               = var.vm_memory
+  cpus                 = var.vm_cpus
+  headless             = true
+  guest_additions_mode = "disable"
+  vrdp_bind_address    = "127.0.0.1"
+  vboxmanage           = local.virtualbox_vboxmanage
+  # The box keeps no serial log file (its path is this machine's) and no remote display.
+  vboxmanage_post = [
+    ["modifyvm", "{{ .Name }}", "--uart1", "off"],
+    ["modifyvm", "{{ .Name }}", "--vrde", "off"],
+  ]
+  output_directory = var.virtualbox_output_dir
+  vm_name          = "xenbox"
+  format           = "ovf"
+
+  http_bind_address = "127.0.0.1"
+  http_content = {
+    "/preseed.cfg" = templatefile(abspath("${path.root}/virtualbox/preseed.cfg"), { vagrant_public_key = local.vagrant_public_key })
+  }
+  boot_wait = "5s"
+  boot_command = [
+    "<esc><wait>",
+    "auto preseed/url=http://{{ .HTTPIP }}:{{ .HTTPPort }}/preseed.cfg ",
+    "debian-installer/locale=en_US.UTF-8 keyboard-configuration/xkb-keymap=us ",
+    "netcfg/get_hostname=xenbox netcfg/get_domain= net.ifnames=0 ",
+    "<enter>",
+  ]
+
+  # The plugin forwards SSH from 127.0.0.1 only.
+  communicator         = "ssh"
+  ssh_username         = "vagrant"
+  ssh_private_key_file = local.ssh_private_key_file
+  ssh_timeout          = "60m"
+  shutdown_command     = "sudo systemctl poweroff"
+  shutdown_timeout     = "15m"
+}
+
 build {
   description = "The xenbox Vagrant box: Xen 4.17 with gdbsx support, gdbsx, PV-GRUB, xenbr0 and the EC2 metadata service."
-  sources     = ["source.qemu.libvirt"]
+  sources     = ["source.qemu.libvirt", "source.virtualbox-iso.virtualbox"]
 
   provisioner "xenbox" {
     xenbox_binary     = var.xenbox_binary
@@ -282,5 +384,10 @@ build {
   post-processor "shell-local" {
     only   = ["qemu.libvirt"]
     inline = ["vagrant/package-box.sh --provider libvirt --input ${var.output_dir}/${local.vm_name} --out ${var.box_dir} ${local.box_args}"]
+  }
+
+  post-processor "shell-local" {
+    only   = ["virtualbox-iso.virtualbox"]
+    inline = ["vagrant/package-box.sh --provider virtualbox --input ${var.virtualbox_output_dir} --out ${var.box_dir} ${local.box_args}"]
   }
 }

@@ -3,7 +3,7 @@
 # host-deps.sh: install what building and testing xenbox needs on a Debian 12 or Ubuntu machine.
 #
 # Idempotent: installs only the packages that are missing. Go is not installed here (Debian 12's
-# Go is too old for the module's dependencies); the script checks that a Go >= 1.24 is on PATH or
+# Go is too old for the module's dependencies); the script checks that a Go >= 1.25 is on PATH or
 # in /usr/local/go and says where to get one otherwise.
 #
 # Usage: host-deps.sh
@@ -14,7 +14,8 @@ shopt -s inherit_errexit
 
 PACKAGES=(qemu-system-x86 qemu-utils debootstrap e2fsprogs fdisk build-essential flex bison m4
 	gawk python3 libxen-dev grub-xen-bin dpkg-dev xz-utils patch gdb openssh-client
-	openssh-server shellcheck binutils file iproute2 iptables curl kmod)
+	openssh-server shellcheck binutils file iproute2 iptables curl kmod bc
+	vagrant vagrant-libvirt libvirt-daemon-system libvirt-clients dnsmasq-base)
 
 log() {
 	printf '==> host-deps: %s\n' "$*" >&2
@@ -42,11 +43,11 @@ check_go() {
 	go="$(command -v go || true)"
 	[[ -n "$go" ]] || go=/usr/local/go/bin/go
 	if [[ ! -x "$go" ]]; then
-		log "Go >= 1.24 is needed: install it from the Go project's tarball into /usr/local/go"
+		log "Go >= 1.25 is needed: install it from the Go project's tarball into /usr/local/go"
 		exit 1
 	fi
-	if ! "$go" version | grep -Eq 'go1\.(2[4-9]|[3-9][0-9])'; then
-		log "$("$go" version) is too old; Go >= 1.24 is needed"
+	if ! "$go" version | grep -Eq 'go1\.(2[5-9]|[3-9][0-9])'; then
+		log "$("$go" version) is too old; Go >= 1.25 is needed"
 		exit 1
 	fi
 }
