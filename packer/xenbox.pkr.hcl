@@ -187,6 +187,18 @@ variable "bridge_mode" {
   }
 }
 
+variable "bridge_dhcp_range" {
+  type        = string
+  description = "first,last addresses dnsmasq leases on xenbr0; empty means .100 to .199 of a /24 bridge_subnet (required for other prefixes)."
+  default     = ""
+}
+
+variable "bridge_uplink" {
+  type        = string
+  description = "The interface xenbr0 bridges in uplink mode."
+  default     = "eth0"
+}
+
 variable "bridge_subnet" {
   type        = string
   description = "xenbr0's address and prefix in standalone mode."
@@ -240,7 +252,11 @@ variable "box_dir" {
 }
 
 variable "box_version" {
-  type        = string
+  type = string
+  validation {
+    condition     = can(regex("^([0-9]+[.][0-9]+[.][0-9]+)?$", var.box_version))
+    error_message = "The box_version must look like 1.2.3 (Vagrant's box versions), or be empty."
+  }
   description = "The box's version in the catalog; empty means 0.1.<UTC timestamp>."
   default     = ""
 }
@@ -264,9 +280,8 @@ locals {
           - ${local.vagrant_public_key}
     CLOUDINIT
   # The SSH forward listens on 127.0.0.1 only; offline, QEMU's user network routes nowhere.
-  netdev   = "user,id=user.0,hostfwd=tcp:127.0.0.1:{{ .SSHHostPort }}-:22${var.offline ? ",restrict=on" : ""}"
-  vm_name  = "xenbox.qcow2"
-  box_args = var.box_version != "" ? "--version ${var.box_version}" : ""
+  netdev  = "user,id=user.0,hostfwd=tcp:127.0.0.1:{{ .SSHHostPort }}-:22${var.offline ? ",restrict=on" : ""}"
+  vm_name = "xenbox.qcow2"
 
   # VirtualBox takes the disk size in MiB.
   virtualbox_disk_mib = parseint(regex("^[0-9]+", var.disk_size), 10) * (regex("[GT]$", var.disk_size) == "T" ? 1048576 : 1024)
@@ -376,18 +391,23 @@ build {
     pvgrub_variants   = var.pvgrub_variants
     bridge_mode       = var.bridge_mode
     bridge_subnet     = var.bridge_subnet
+    bridge_dhcp_range = var.bridge_dhcp_range
+    bridge_uplink     = var.bridge_uplink
     dom0_memory       = var.dom0_memory
     default_user_data = var.default_user_data
     extra_packages    = var.extra_packages
   }
 
   post-processor "shell-local" {
-    only   = ["qemu.libvirt"]
-    inline = ["vagrant/package-box.sh --provider libvirt --input ${var.output_dir}/${local.vm_name} --out ${var.box_dir} ${local.box_args}"]
+    only = ["qemu.libvirt"]
+    # The paths reach the script through the environment, so no shell reads them as code.
+    environment_vars = ["BOX_INPUT=${var.output_dir}/${local.vm_name}", "BOX_DIR=${var.box_dir}", "BOX_VERSION=${var.box_version}"]
+    inline           = ["vagrant/package-box.sh --provider libvirt --input \"$BOX_INPUT\" --out \"$BOX_DIR\" $${BOX_VERSION:+--version \"$BOX_VERSION\"}"]
   }
 
   post-processor "shell-local" {
-    only   = ["virtualbox-iso.virtualbox"]
-    inline = ["vagrant/package-box.sh --provider virtualbox --input ${var.virtualbox_output_dir} --out ${var.box_dir} ${local.box_args}"]
+    only             = ["virtualbox-iso.virtualbox"]
+    environment_vars = ["BOX_INPUT=${var.virtualbox_output_dir}", "BOX_DIR=${var.box_dir}", "BOX_VERSION=${var.box_version}"]
+    inline           = ["vagrant/package-box.sh --provider virtualbox --input \"$BOX_INPUT\" --out \"$BOX_DIR\" $${BOX_VERSION:+--version \"$BOX_VERSION\"}"]
   }
 }

@@ -47,6 +47,7 @@ stage_libvirt() {
 	[[ -f "$image" ]] || fatal "--input $image: no such qcow2 image; run packer build first"
 	qemu-img info "$image" | grep -q '^file format: qcow2$' ||
 		fatal "--input $image is not a qcow2 image; the libvirt box needs one"
+	image="$(readlink -f "$image")"
 	ln "$image" "$stage/box.img" 2>/dev/null || cp "$image" "$stage/box.img"
 	printf '{"provider": "libvirt", "format": "qcow2", "virtual_size": %s}\n' \
 		"$(virtual_size_gb "$image")" >"$stage/metadata.json"
@@ -66,8 +67,11 @@ stage_virtualbox() {
 	local export_dir="$1" stage="$2" file
 	compgen -G "$export_dir/*.ovf" >/dev/null ||
 		fatal "--input $export_dir: no .ovf export in it; run packer build -only=virtualbox-iso.* first"
+	compgen -G "$export_dir/*.vmdk" >/dev/null ||
+		fatal "--input $export_dir: the .ovf export has no .vmdk disk"
 	for file in "$export_dir"/*.ovf "$export_dir"/*.vmdk; do
 		[[ -f "$file" ]] || continue
+		file="$(readlink -f "$file")"
 		ln "$file" "$stage/$(basename "$file")" 2>/dev/null || cp "$file" "$stage/"
 	done
 	printf '{"provider": "virtualbox"}\n' >"$stage/metadata.json"
@@ -79,20 +83,45 @@ write_catalog() {
 	local catalog="$1" name="$2" version="$3" provider="$4" box="$5" sum
 	sum="$(sha256sum "$box" | cut -d' ' -f1)"
 	python3 - "$catalog" "$name" "$version" "$provider" "$box" "$sum" <<'PYTHON'
-import json, os, sys
+import json, os, pathlib, sys, urllib.parse
 catalog, name, version, provider, box, digest = sys.argv[1:]
-entry = {"name": provider, "url": "file://" + os.path.abspath(box),
+entry = {"name": provider, "url": pathlib.Path(box).resolve().as_uri(),
          "checksum_type": "sha256", "checksum": digest}
+
+def kept_versions(data):
+    """The other providers' entries of an earlier catalog, under their own versions, when
+    their box files are still there."""
+    versions = []
+    for v in data.get("versions") or []:
+        if not isinstance(v, dict) or not isinstance(v.get("providers"), list):
+            raise ValueError("a version without a providers list")
+        providers = [p for p in v["providers"] if isinstance(p, dict)
+                     and p.get("name") != provider
+                     and os.path.exists(urllib.parse.unquote(
+                         urllib.parse.urlparse(str(p.get("url", ""))).path))]
+        if providers:
+            versions.append({"version": v.get("version"), "providers": providers})
+    return versions
+
 try:
     with open(catalog) as f:
         data = json.load(f)
-    providers = [p for v in data.get("versions", []) for p in v.get("providers", [])
-                 if p.get("name") != provider and os.path.exists(p.get("url", "")[len("file://"):])]
-except (OSError, ValueError):
-    providers = []
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    versions = kept_versions(data)
+except FileNotFoundError:
+    versions = []
+except (OSError, ValueError, TypeError, AttributeError) as error:
+    print(f"==> package-box: warning: {catalog}: {error}; writing a new catalog",
+          file=sys.stderr)
+    versions = []
+same = [v for v in versions if v["version"] == version]
+if same:
+    same[0]["providers"].append(entry)
+else:
+    versions.append({"version": version, "providers": [entry]})
 data = {"name": name, "description": "Xen dom0 with gdbsx, PV-GRUB and an EC2 metadata service "
-        "for debugging unikernels", "versions": [{"version": version,
-                                                  "providers": providers + [entry]}]}
+        "for debugging unikernels", "versions": versions}
 with open(catalog + ".tmp", "w") as f:
     json.dump(data, f, indent=2)
     f.write("\n")
@@ -101,7 +130,7 @@ PYTHON
 }
 
 main() {
-	local provider="" input="" out="" name=xenbox/xenbox version stage box
+	local provider="" input="" out="" name=xenbox/xenbox version box
 	version="0.1.$(date -u +%Y%m%d%H%M)"
 	while (($#)); do
 		case "$1" in
@@ -118,21 +147,28 @@ main() {
 	[[ -n "$provider" && -n "$input" && -n "$out" ]] || usage
 	[[ "$version" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] ||
 		fatal "--version $version: Vagrant box versions look like 1.2.3"
+	[[ "$name" =~ ^[A-Za-z0-9._-]+/[A-Za-z0-9._-]+$ ]] ||
+		fatal "--name $name: Vagrant box names look like owner/name"
 
-	mkdir -p "$out"
-	stage="$(mktemp -d "$out/.package-box.XXXXXX")"
-	# shellcheck disable=SC2064 # expand now: remove this stage directory
-	trap "rm -rf '$stage'" EXIT
 	case "$provider" in
-	libvirt) stage_libvirt "$input" "$stage" ;;
-	virtualbox) stage_virtualbox "$input" "$stage" ;;
+	libvirt | virtualbox) ;;
 	*) fatal "--provider $provider: use libvirt or virtualbox" ;;
 	esac
+	if ! mkdir -p "$out" 2>/dev/null || [[ ! -w "$out" ]]; then
+		fatal "--out $out: cannot write there; pick a writable directory"
+	fi
+	# Leftovers of runs killed before their trap could run.
+	find "$out" -maxdepth 1 -name '.package-box.*' -mmin +60 -exec rm -rf {} +
+	STAGE="$(mktemp -d "$out/.package-box.XXXXXX")"
+	BOX_TMP="$out/xenbox-$provider.box.tmp"
+	trap 'rm -rf "$STAGE" "$BOX_TMP"' EXIT
+	trap 'exit 130' INT TERM HUP
+	"stage_$provider" "$input" "$STAGE"
 
 	box="$out/xenbox-$provider.box"
 	log "writing $box"
-	tar -C "$stage" -cf "$box.tmp" --sparse .
-	mv -f "$box.tmp" "$box"
+	tar -C "$STAGE" -cf "$BOX_TMP" --sparse .
+	mv -f "$BOX_TMP" "$box"
 	write_catalog "$out/metadata.json" "$name" "$version" "$provider" "$box"
 	log "box $name $version ($provider) ready; add it with: vagrant box add $out/metadata.json"
 }

@@ -114,7 +114,7 @@ func (c *Config) validate() error {
 func checkXenboxBinary(path string) error {
 	if path == "" {
 		return errors.New("xenbox_binary is required: give the path of a static linux/amd64 " +
-			"xenbox binary (make build, or GOOS=linux GOARCH=amd64 CGO_ENABLED=0 go build " +
+			"xenbox binary (make build-linux, or GOOS=linux GOARCH=amd64 CGO_ENABLED=0 go build " +
 			"./tools/cmd/xenbox)")
 	}
 	if err := checkRegularFile("xenbox_binary", path); err != nil {

@@ -247,8 +247,11 @@ func TestProvisionUploadsTheProvisionersByteForByteWithTheirModes(t *testing.T) 
 			xenbox.Mode)
 	}
 	first := vm.commands[0]
-	if !strings.HasPrefix(first, "mkdir -p '/tmp/xenbox' '/tmp/xenbox/patches'") {
-		t.Errorf("first command %q should create remote_dir and its patches/", first)
+	want := `mkdir -p "$(dirname '/tmp/xenbox')" && mkdir '/tmp/xenbox' && ` +
+		`mkdir -p '/tmp/xenbox/patches'`
+	if !strings.HasPrefix(first, want) {
+		t.Errorf("first command %q should create remote_dir, refusing an existing one, and "+
+			"its patches/", first)
 	}
 }
 

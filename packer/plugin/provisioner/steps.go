@@ -132,15 +132,20 @@ func (c *Config) prebuiltUploads() []localUpload {
 // and the patches/ directory) and the prebuilt pieces. The SSH user owns remote_dir, so no
 // root is needed yet.
 func (p *Provisioner) upload(ctx context.Context, vm *guest) error {
-	dirs := []string{p.config.RemoteDir, p.config.remotePath("patches"),
+	dirs := []string{p.config.remotePath("patches"),
 		p.config.remotePath(prebuiltDir), p.config.remotePath(remotePVGrubSubdir)}
 	quoted := make([]string, len(dirs))
 	for i, dir := range dirs {
 		quoted[i] = shellQuote(dir)
 	}
+	// remote_dir is removed when the provisioner is done, so it must be a new directory: a
+	// plain mkdir refuses one that exists (a home or system directory named by mistake).
+	remote := shellQuote(p.config.RemoteDir)
 	if err := vm.stream(ctx, "create "+p.config.RemoteDir,
-		"mkdir -p "+strings.Join(quoted, " ")); err != nil {
-		return err
+		"mkdir -p \"$(dirname "+remote+")\" && mkdir "+remote+" && mkdir -p "+
+			strings.Join(quoted, " ")); err != nil {
+		return fmt.Errorf("%w (remote_dir must not exist in the VM: it is removed at the end; "+
+			"name a new directory)", err)
 	}
 
 	names, err := provisioners.Names()
