@@ -6,6 +6,7 @@ import (
 	"github.com/mitchellh/go-homedir"
 	"github.com/urfave/cli/v2"
 
+	"github.com/xenbox/xenbox/tools/remote"
 	"github.com/xenbox/xenbox/tools/session"
 )
 
@@ -14,6 +15,7 @@ const (
 	flagUnikTmp      = "unik-tmp"
 	flagTarget       = "target"
 	flagBoxDir       = "box-dir"
+	flagBoxPorts     = "box-gdbsx-ports"
 	flagSSHConfig    = "ssh-config"
 	flagSSHHost      = "ssh-host"
 	flagIdentity     = "identity"
@@ -81,6 +83,10 @@ func globalFlags() []cli.Flag {
 			Usage: "dom0 to use: auto, local, vagrant or ssh://user@host:port"},
 		&cli.StringFlag{Name: flagBoxDir, EnvVars: []string{"XENBOX_BOX_DIR"}, Value: ".",
 			Usage: "the Vagrantfile's directory"},
+		&cli.StringFlag{Name: flagBoxPorts, EnvVars: []string{"XENBOX_GDBSX_PORTS"},
+			Value: remote.DefaultBoxGDBSXPorts,
+			Usage: "`FIRST-LAST` dom0 ports the Vagrantfile forwards to the same local port " +
+				"(gdb uses Vagrant's forward when the provider cannot tell it)"},
 		&cli.StringFlag{Name: flagSSHConfig, EnvVars: []string{"XENBOX_SSH_CONFIG"},
 			Usage: "ssh config file that describes dom0 (instead of vagrant ssh-config)"},
 		&cli.StringFlag{Name: flagSSHHost, EnvVars: []string{"XENBOX_SSH_HOST"},

@@ -81,6 +81,7 @@ func TestUsageErrorsExitWithTwo(t *testing.T) {
 		"port out of range":       {"config", "--port", "70000"},
 		"bad number":              {"config", "--memory", "lots"},
 		"arguments to images":     {"images", "unik-123"},
+		"bad box port range":      {"--box-gdbsx-ports", "10003-9999", "doctor"},
 	}
 	for name, args := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -122,15 +123,17 @@ func TestTargetComesFromFlagsOrEnvironment(t *testing.T) {
 		{
 			name: "defaults",
 			args: []string{"doctor"},
-			want: targetOptions{Target: "auto", BoxDir: ".", SSHHost: "default"},
+			want: targetOptions{Target: "auto", BoxDir: ".", SSHHost: "default",
+				BoxPorts: []int{9999, 10000, 10001, 10002, 10003}},
 		},
 		{
 			name: "environment",
 			env: map[string]string{"XENBOX_TARGET": "vagrant", "XENBOX_BOX_DIR": "/boxes/xen",
-				"XENBOX_SSH_CONFIG": "/tmp/ssh.cfg", "XENBOX_SSH_HOST": "xen"},
+				"XENBOX_SSH_CONFIG": "/tmp/ssh.cfg", "XENBOX_SSH_HOST": "xen",
+				"XENBOX_GDBSX_PORTS": "7000-7001"},
 			args: []string{"doctor"},
 			want: targetOptions{Target: "vagrant", BoxDir: "/boxes/xen",
-				SSHConfig: "/tmp/ssh.cfg", SSHHost: "xen"},
+				BoxPorts: []int{7000, 7001}, SSHConfig: "/tmp/ssh.cfg", SSHHost: "xen"},
 		},
 		{
 			name: "flags win over environment",
@@ -138,13 +141,14 @@ func TestTargetComesFromFlagsOrEnvironment(t *testing.T) {
 			args: []string{"--target", "ssh://root@127.0.0.1:2222", "--identity", "/k",
 				"doctor"},
 			want: targetOptions{Target: "ssh://root@127.0.0.1:2222", BoxDir: ".",
-				SSHHost: "default", Identity: "/k"},
+				BoxPorts: []int{9999, 10000, 10001, 10002, 10003}, SSHHost: "default",
+				Identity: "/k"},
 		},
 	}
 	for _, test := range tests {
 		t.Run(test.name, func(t *testing.T) {
 			for _, name := range []string{"XENBOX_TARGET", "XENBOX_BOX_DIR",
-				"XENBOX_SSH_CONFIG", "XENBOX_SSH_HOST"} {
+				"XENBOX_SSH_CONFIG", "XENBOX_SSH_HOST", "XENBOX_GDBSX_PORTS"} {
 				t.Setenv(name, test.env[name]) // restored after the test
 				if _, set := test.env[name]; !set {
 					os.Unsetenv(name)

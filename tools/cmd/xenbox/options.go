@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/xenbox/xenbox/tools/remote"
 	"github.com/xenbox/xenbox/tools/session"
 	"github.com/xenbox/xenbox/tools/unik"
 	"github.com/xenbox/xenbox/tools/xlconfig"
@@ -17,9 +18,14 @@ import (
 
 // targetFrom reads the global flags that say how to reach dom0.
 func targetFrom(c *cli.Context) (targetOptions, error) {
+	boxPorts, err := remote.ParsePortRange(c.String(flagBoxPorts))
+	if err != nil {
+		return targetOptions{}, usagef("--%s: %v", flagBoxPorts, err)
+	}
 	target := targetOptions{
 		Target:    c.String(flagTarget),
 		BoxDir:    c.String(flagBoxDir),
+		BoxPorts:  boxPorts,
 		SSHConfig: c.String(flagSSHConfig),
 		SSHHost:   c.String(flagSSHHost),
 		Identity:  c.String(flagIdentity),

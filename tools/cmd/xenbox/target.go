@@ -23,8 +23,10 @@ const (
 
 // targetOptions say how to reach dom0.
 type targetOptions struct {
-	Target    string // auto, local, vagrant or ssh://user@host:port
-	BoxDir    string // the Vagrantfile's directory
+	Target string // auto, local, vagrant or ssh://user@host:port
+	BoxDir string // the Vagrantfile's directory
+	// BoxPorts are the gdbsx ports the Vagrantfile forwards to the same local port.
+	BoxPorts  []int
 	SSHConfig string // an ssh config file naming dom0 as SSHHost
 	SSHHost   string
 	Identity  string // private key for an ssh:// target
@@ -62,7 +64,7 @@ type hostConnection interface {
 
 // connect reaches dom0 as target says; verbose, when not nil, receives each command run.
 func connect(ctx context.Context, target targetOptions, verbose io.Writer) (*dom0, error) {
-	connection, err := open(ctx, target)
+	connection, forwarder, err := open(ctx, target)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +79,7 @@ func connect(ctx context.Context, target targetOptions, verbose io.Writer) (*dom
 	}
 	return &dom0{
 		runner:    runner,
-		forwarder: connection,
+		forwarder: forwarder,
 		host: session.Host{
 			Box:   session.RemoteBox{Runner: runner},
 			XL:    xen.NewXL(runner),
@@ -87,18 +89,45 @@ func connect(ctx context.Context, target targetOptions, verbose io.Writer) (*dom
 	}, nil
 }
 
-func open(ctx context.Context, target targetOptions) (hostConnection, error) {
+// open returns the connection to dom0 and what forwards its ports here: the connection
+// itself, or for a Vagrant box Vagrant's own forwards when it has them.
+func open(ctx context.Context, target targetOptions) (hostConnection, remote.Forwarder, error) {
+	var connection hostConnection
+	var err error
 	switch {
 	case target.Target == targetLocal:
-		return remote.NewLocal(), nil
+		connection = remote.NewLocal()
 	case strings.HasPrefix(target.Target, sshScheme):
-		return remote.SSHToTarget(strings.TrimPrefix(target.Target, sshScheme), target.Identity)
+		connection, err = remote.SSHToTarget(strings.TrimPrefix(target.Target, sshScheme),
+			target.Identity)
 	case target.SSHConfig != "":
-		return remote.SSHFromConfig(target.SSHConfig, target.SSHHost)
+		connection, err = remote.SSHFromConfig(target.SSHConfig, target.SSHHost)
 	case target.Target == targetAuto && runningInDom0():
-		return remote.NewLocal(), nil
+		connection = remote.NewLocal()
 	default:
-		return remote.SSHFromVagrant(ctx, target.BoxDir, "")
+		ssh, err := remote.SSHFromVagrant(ctx, target.BoxDir, "")
+		if err != nil {
+			return nil, nil, err
+		}
+		return ssh, vagrantForwarder(target, ssh), nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return connection, connection, nil
+}
+
+// vagrantForwarder reaches the box's gdbsx through the port Vagrant forwards for it, and
+// through an SSH forward of xenbox's own when Vagrant has none.
+func vagrantForwarder(target targetOptions, fallback remote.Forwarder) remote.Forwarder {
+	return remote.VagrantForwarder{
+		Ports: remote.VagrantPorts{
+			Dir:             target.BoxDir,
+			Vagrant:         remote.ExecVagrant{},
+			ConventionPorts: target.BoxPorts,
+			Listening:       remote.ListeningLocally,
+		},
+		Fallback: fallback,
 	}
 }
 
