@@ -30,9 +30,9 @@ MIRROR="${XENBOX_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 VAGRANT_PUBLIC_KEY="${VAGRANT_PUBLIC_KEY:-/usr/share/rubygems-integration/all/gems/vagrant-2.3.4/keys/vagrant.pub}"
 IMAGE_SIZE=16G
 
-# What a Vagrant base box has.
+# What a Vagrant base box has (libpam-systemd: SSH sessions end when the box reboots).
 BASE_PACKAGES=systemd-sysv,udev,dbus,linux-image-amd64,initramfs-tools,grub-pc,openssh-server,\
-sudo,iproute2,procps,kmod,ca-certificates,less,curl
+sudo,iproute2,procps,kmod,ca-certificates,less,curl,libpam-systemd
 # What the provisioners install (see their apt_install calls), fetched but not installed.
 PROVISIONER_PACKAGES=(xen-hypervisor-4.17-amd64 xen-utils-4.17 gdb libboost-regex1.74.0
 	dnsmasq-base iptables)
