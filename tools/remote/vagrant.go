@@ -27,6 +27,9 @@ func SSHFromVagrant(ctx context.Context, vagrantDir, machine string) (*SSH, erro
 
 // VagrantSSHConfig runs `vagrant ssh-config [machine]` in vagrantDir and returns its output.
 func VagrantSSHConfig(ctx context.Context, vagrantDir, machine string) ([]byte, error) {
+	if err := checkVagrantDir(vagrantDir); err != nil {
+		return nil, err
+	}
 	args := []string{"ssh-config"}
 	if machine != "" {
 		args = append(args, machine)
@@ -44,9 +47,30 @@ func VagrantSSHConfig(ctx context.Context, vagrantDir, machine string) ([]byte, 
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read the ssh settings of the box in %s: %w: %s; is the box up "+
-			"(vagrant up)?", vagrantDir, err, lastLines(stderr.String(), 3))
+			"(vagrant up)?", vagrantDir, err, strings.Join(strings.Fields(stderr.String()), " "))
 	}
 	return config, nil
+}
+
+// checkVagrantDir says what is wrong with a box directory before vagrant gets to say it less
+// clearly: a missing directory, or one without a Vagrantfile.
+func checkVagrantDir(vagrantDir string) error {
+	const fix = "; run xenbox in the Vagrantfile's directory or point --box-dir " +
+		"(XENBOX_BOX_DIR) at it"
+	if vagrantDir == "" {
+		return errors.New("find the Xen box: the box directory is empty" + fix)
+	}
+	info, err := os.Stat(vagrantDir)
+	if err != nil {
+		return fmt.Errorf("find the Xen box: %w%s", err, fix)
+	}
+	if !info.IsDir() {
+		return fmt.Errorf("find the Xen box: %s is not a directory%s", vagrantDir, fix)
+	}
+	if _, err := os.Stat(filepath.Join(vagrantDir, "Vagrantfile")); err != nil {
+		return fmt.Errorf("find the Xen box: no Vagrantfile in %s%s", vagrantDir, fix)
+	}
+	return nil
 }
 
 // SSHFromVagrantConfig writes config, the output of `vagrant ssh-config`, to a file only

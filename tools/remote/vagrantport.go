@@ -89,6 +89,9 @@ func ParseVagrantPort(output []byte) (int, bool) {
 	return 0, false
 }
 
+// maxBoxGDBSXPorts is how many gdbsx ports the Vagrantfile forwards at most.
+const maxBoxGDBSXPorts = 64
+
 // ParsePortRange reads FIRST-LAST (or one PORT), as XENBOX_GDBSX_PORTS is written, into the
 // ports it names.
 func ParsePortRange(spec string) ([]int, error) {
@@ -98,9 +101,14 @@ func ParsePortRange(spec string) ([]int, error) {
 	}
 	first, errFirst := strconv.Atoi(firstText)
 	last, errLast := strconv.Atoi(lastText)
-	if errFirst != nil || errLast != nil || first < 1 || last > 65535 || first > last {
+	if errFirst != nil || errLast != nil {
 		return nil, fmt.Errorf("port range %q: use FIRST-LAST, e.g. %s", spec,
 			DefaultBoxGDBSXPorts)
+	}
+	// The same rule as the Vagrantfile's, so both accept the same XENBOX_GDBSX_PORTS.
+	if first < 1024 || last > 65535 || first > last || last-first >= maxBoxGDBSXPorts {
+		return nil, fmt.Errorf("port range %q: FIRST <= LAST, both from 1024 to 65535, at "+
+			"most %d ports, e.g. %s", spec, maxBoxGDBSXPorts, DefaultBoxGDBSXPorts)
 	}
 	ports := make([]int, 0, last-first+1)
 	for port := first; port <= last; port++ {

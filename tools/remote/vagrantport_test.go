@@ -145,6 +145,9 @@ func TestParsePortRange(t *testing.T) {
 		{"10003-9999", nil, true},
 		{"0-3", nil, true},
 		{"9999-70000", nil, true},
+		{"1000-1001", nil, true},  // below 1024, as the Vagrantfile refuses
+		{"9999-10063", nil, true}, // 65 ports, one more than the Vagrantfile forwards
+		{"65534-65535", []int{65534, 65535}, false},
 		{"ports", nil, true},
 		{"", nil, true},
 	}
