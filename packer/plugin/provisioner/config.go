@@ -67,6 +67,8 @@ func (c *Config) setDefaults() {
 	if c.BridgeUplink == "" {
 		c.BridgeUplink = DefaultBridgeUplink
 	}
+	// network.sh puts the range in dnsmasq's command line, where spaces would split it.
+	c.BridgeDHCPRange = strings.ReplaceAll(c.BridgeDHCPRange, " ", "")
 	if c.Dom0Memory == "" {
 		c.Dom0Memory = DefaultDom0Memory
 	}
@@ -257,9 +259,17 @@ func checkBridgeDHCPRange(dhcpRange, subnet, mode string) error {
 		return fmt.Errorf("bridge_dhcp_range %q ends before it starts; put the lower address "+
 			"first", dhcpRange)
 	}
-	if subnetErr == nil && (!prefix.Contains(firstAddress) || !prefix.Contains(lastAddr)) {
+	if mode != BridgeModeStandalone || subnetErr != nil {
+		return nil
+	}
+	if !prefix.Contains(firstAddress) || !prefix.Contains(lastAddr) {
 		return fmt.Errorf("bridge_dhcp_range %q is not inside bridge_subnet %s; pick addresses "+
 			"of %s", dhcpRange, subnet, prefix.Masked())
+	}
+	bridge := prefix.Addr()
+	if !lastAddr.Less(bridge) && !bridge.Less(firstAddress) {
+		return fmt.Errorf("bridge_dhcp_range %q holds xenbr0's own address %s; start it after "+
+			"that address", dhcpRange, bridge)
 	}
 	return nil
 }

@@ -70,7 +70,7 @@ func TestPrepareAcceptsEveryOptionSetWell(t *testing.T) {
 		"pvgrub_variants":   []string{"hd0"},
 		"bridge_mode":       "standalone",
 		"bridge_subnet":     "172.30.8.1/22",
-		"bridge_dhcp_range": "172.30.9.0,172.30.11.200",
+		"bridge_dhcp_range": " 172.30.9.0 , 172.30.11.200 ",
 		"dom0_memory":       "2G",
 		"default_user_data": `{"FOO":"bar {{ not a template }}"}`,
 		"extra_packages":    []string{"gdb-multiarch", "libc6-dbg", "g++"},
@@ -81,6 +81,10 @@ func TestPrepareAcceptsEveryOptionSetWell(t *testing.T) {
 
 	if config.RebootTimeout != 40*time.Minute {
 		t.Errorf("reboot_timeout = %s, want 40m", config.RebootTimeout)
+	}
+	if config.BridgeDHCPRange != "172.30.9.0,172.30.11.200" {
+		t.Errorf("bridge_dhcp_range = %q, want it without the spaces dnsmasq would split on",
+			config.BridgeDHCPRange)
 	}
 	if config.DefaultUserData != `{"FOO":"bar {{ not a template }}"}` {
 		t.Errorf("default_user_data was changed on the way in: %q", config.DefaultUserData)
@@ -138,6 +142,9 @@ func TestPrepareRejectsInvalidValuesNamingTheOption(t *testing.T) {
 			"bridge_dhcp_range", "lower address first"},
 		{"range outside subnet", map[string]interface{}{"bridge_dhcp_range": "10.98.0.1,10.98.0.9"},
 			"bridge_dhcp_range", "10.99.0.0/24"},
+		{"range holding the bridge", map[string]interface{}{
+			"bridge_dhcp_range": "10.99.0.0,10.99.0.50"},
+			"bridge_dhcp_range", "start it after that address"},
 		{"uplink not an interface", map[string]interface{}{"bridge_mode": "uplink",
 			"bridge_uplink": "eth0; reboot"}, "bridge_uplink", "eth0"},
 		{"memory without unit", map[string]interface{}{"dom0_memory": "1024"},
