@@ -21,6 +21,7 @@
 set -euo pipefail
 shopt -s inherit_errexit
 
+REPO_DIR="$(cd "$(dirname "$0")/.." && pwd)"
 PACKER_VERSION=1.16.0
 QEMU_PLUGIN_VERSION=1.1.7
 # The qemu plugin asks for packer-plugin-sdk v0.6.11, which the Go module proxy does not serve
@@ -59,7 +60,10 @@ build_module() {
 	chmod -R u+w "$work"
 	log "building $module (a few minutes the first time)"
 	if [[ -n "$sdk" ]]; then
-		pin_sdk "$work" "$sdk" || fatal "cannot pin $module to packer-plugin-sdk $sdk"
+		if ! pin_sdk "$work" "$sdk"; then
+			rm -rf "$work"
+			fatal "cannot pin $module to packer-plugin-sdk $sdk"
+		fi
 	fi
 	if ! (cd "$work" &&
 		CGO_ENABLED=0 "$GO" build -trimpath -ldflags="$ldflags" -o "$out.tmp" .); then
@@ -77,11 +81,13 @@ pin_sdk() {
 	local dir="$1" sdk="$2" bin
 	bin="$(mktemp -d)"
 	local status=0
-	# Chained with &&: errexit does not apply in a function called from an || list.
+	# Chained with &&: errexit does not apply in a function called from an if.
+	# packer-sdc comes from this module, which pins it to the same SDK version.
 	(cd "$dir" &&
 		"$GO" mod edit -require="github.com/hashicorp/packer-plugin-sdk@$sdk" &&
 		"$GO" mod tidy &&
-		"$GO" build -o "$bin/packer-sdc" github.com/hashicorp/packer-plugin-sdk/cmd/packer-sdc &&
+		(cd "$REPO_DIR" && "$GO" build -o "$bin/packer-sdc" \
+			github.com/hashicorp/packer-plugin-sdk/cmd/packer-sdc) &&
 		PATH="$bin:$PATH" "$GO" generate -run mapstructure-to-hcl2 ./...) || status=$?
 	rm -rf "$bin"
 	return "$status"
