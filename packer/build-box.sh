@@ -12,8 +12,10 @@
 #   packer-build  packer build of packer/xenbox.pkr.hcl: boot, provision, reboot into Xen,
 #               verify, and package into build/xenbox-libvirt.box + build/metadata.json
 #
-# Usage: build-box.sh [box|lint]
+# Usage: build-box.sh [box|lint|env]
 #   box   build the box (default)
+#   env   install Packer and the plugins, and print the exports that put them to use:
+#         eval "$(packer/build-box.sh env)"; packer inspect packer/xenbox.pkr.hcl
 #   lint  packer fmt -check and packer validate of the template, and packer-sdc plugin-check
 #         of the plugin (needs Packer and the plugins, so it installs them first)
 #
@@ -22,7 +24,7 @@
 #                        has the vagrant user (then no prebuilt packages are assumed: online)
 #   XENBOX_QEMU_ACCEL    kvm, hvf or tcg (default: kvm when a real KVM module is loaded, else tcg)
 #   XENBOX_BOX_COMPRESS  1 to compress the box's disk (default 0: faster builds, bigger box)
-#   XENBOX_PACKER_VARS   more -var NAME=VALUE arguments for packer build, space separated
+#   XENBOX_PACKER_VARS   more arguments for packer build, e.g. '-var vm_memory=4096'
 #   XDG_CACHE_HOME, GO   see packer/install-packer.sh
 #
 # Changes: writes build/ (the box, its catalog, build/packer-libvirt while building) and the
@@ -137,16 +139,27 @@ stage_base() {
 
 stage_packer_build() {
 	local compress=false extra=()
-	[[ "${XENBOX_BOX_COMPRESS:-0}" == 1 ]] && compress=true
+	case "${XENBOX_BOX_COMPRESS:-0}" in
+	1) compress=true ;;
+	0) ;;
+	*) fatal "XENBOX_BOX_COMPRESS=$XENBOX_BOX_COMPRESS: use 1 or 0" ;;
+	esac
 	# shellcheck disable=SC2206 # a space separated list of -var arguments by design
 	extra=(${XENBOX_PACKER_VARS:-})
 	rm -rf "$BUILD/packer-libvirt"
 	(cd "$REPO_DIR" && "$PACKER" build -color=false -only=qemu.libvirt \
 		-var "accelerator=$(accelerator)" -var "disk_compression=$compress" \
 		-var "ssh_private_key_file=$VAGRANT_KEY" "${PACKER_VARS[@]}" "${extra[@]}" \
-		packer/xenbox.pkr.hcl) || fatal "packer build failed; the VM's console is in build/packer-libvirt/serial.log"
-	mv -f "$BUILD/packer-libvirt/serial.log" "$BUILD/box-serial.log"
+		packer/xenbox.pkr.hcl) || fatal "packer build failed; the VM's console, if it started, is in build/box-serial.log"
 	rm -rf "$BUILD/packer-libvirt"
+}
+
+# give_back_build_dir: under sudo, build/ goes back to the user, whose `make build` writes
+# there next.
+give_back_build_dir() {
+	if [[ -n "${SUDO_USER:-}" && "$SUDO_USER" != root ]]; then
+		chown -R "$SUDO_USER:$(id -gn "$SUDO_USER")" "$BUILD"
+	fi
 }
 
 # lint: the template is formatted and valid, and the plugin follows the SDK's conventions.
@@ -186,8 +199,16 @@ main() {
 		lint
 		return 0
 		;;
+	env)
+		stage_packer >&2
+		stage_plugin >&2
+		# shellcheck disable=SC2016 # $PATH is for the shell that evals this line
+		printf 'export PATH="%s:$PATH" PACKER_PLUGIN_PATH="%s" CHECKPOINT_DISABLE=1\n' \
+			"$(dirname "$PACKER")" "$PACKER_PLUGIN_PATH"
+		return 0
+		;;
 	box) ;;
-	*) fatal "unknown action '$action'; use box or lint" ;;
+	*) fatal "unknown action '$action'; use box, lint or env" ;;
 	esac
 
 	[[ "$(id -u)" == 0 ]] || fatal "run as root: the base image and the hypervisor build need it"
@@ -201,6 +222,7 @@ main() {
 	timed base stage_base
 	timed packer-build stage_packer_build
 	mv -f "$TIMINGS.tmp" "$TIMINGS"
+	give_back_build_dir
 	log "box ready: build/xenbox-libvirt.box; add it with: vagrant box add build/metadata.json"
 }
 

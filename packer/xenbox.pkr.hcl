@@ -245,6 +245,12 @@ variable "virtualbox_output_dir" {
   default     = "build/packer-virtualbox"
 }
 
+variable "serial_log" {
+  type        = string
+  description = "Where the build VM's serial console (GRUB, Xen, dom0) is written; outside output_dir, which Packer deletes when a build fails."
+  default     = "build/box-serial.log"
+}
+
 variable "box_dir" {
   type        = string
   description = "Where the box and its catalog metadata.json go."
@@ -315,7 +321,7 @@ source "qemu" "libvirt" {
   vm_name          = local.vm_name
   qemuargs = [
     ["-netdev", local.netdev],
-    ["-serial", "file:${var.output_dir}/serial.log"],
+    ["-serial", "file:${var.serial_log}"],
   ]
   cd_content = var.cloud_init ? {
     "meta-data" = "instance-id: xenbox-build\nlocal-hostname: xenbox\n"
