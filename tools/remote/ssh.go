@@ -75,6 +75,11 @@ func NewSSH(target SSHTarget) (*SSH, error) {
 
 // SSHFromConfig returns a Runner for host as described in an ssh config file.
 func SSHFromConfig(configFile, host string) (*SSH, error) {
+	// ssh's own complaint about a missing file comes late and wrapped in the first command.
+	if info, err := os.Stat(configFile); err != nil || info.IsDir() {
+		return nil, fmt.Errorf("ssh config %s: not a readable file; give --ssh-config an ssh "+
+			"config naming dom0 (vagrant ssh-config > FILE writes one)", configFile)
+	}
 	return NewSSH(SSHTarget{ConfigFile: configFile, Host: host})
 }
 

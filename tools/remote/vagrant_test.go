@@ -37,3 +37,12 @@ func TestVagrantSSHConfigExplainsABadBoxDirBeforeRunningVagrant(t *testing.T) {
 		})
 	}
 }
+
+func TestSSHFromConfigNamesAMissingConfigFile(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "ssh_config")
+	_, err := SSHFromConfig(missing, "default")
+	if err == nil || !strings.Contains(err.Error(), missing) ||
+		!strings.Contains(err.Error(), "--ssh-config") {
+		t.Fatalf("error %v should name %s and --ssh-config", err, missing)
+	}
+}
